@@ -1,0 +1,123 @@
+"""The ASGI application: routes of every resource module under ``/api/v1``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+
+from limnos import config as config_module
+from limnos.api import (
+    auth_routes,
+    branches,
+    commits,
+    health,
+    metadata,
+    objects,
+    refs,
+    repositories,
+    tags,
+)
+from limnos.api.auth_middleware import AuthMiddleware
+from limnos.api.common import ApiError, error_response
+from limnos.api.services import Services, build
+from limnos.auth import AuthError
+from limnos.auth import NotFoundError as AuthNotFoundError
+from limnos.block.adapter import InvalidAddressError, ObjectNotFoundError
+from limnos.graveler import errors
+from limnos.graveler.committed import MergeConflictError
+from limnos.kv.store import KVUnavailableError
+
+log = logging.getLogger("limnos.api")
+
+CONFIG_ENV = "LIMNOS_RESOLVED_CONFIG"
+
+_STATUS: list[tuple[type[BaseException], int]] = [
+    (errors.NotFoundError, 404),
+    (errors.AlreadyExistsError, 409),
+    (errors.ConflictError, 409),
+    (errors.ValidationError, 400),
+    (errors.ForbiddenError, 403),
+    (errors.PreconditionFailedError, 412),
+    (errors.TooManyRequestsError, 429),
+    (MergeConflictError, 409),
+    (InvalidAddressError, 400),
+    (ObjectNotFoundError, 404),
+    (AuthNotFoundError, 404),
+    (AuthError, 401),
+    (KVUnavailableError, 503),
+]
+
+
+def status_of(err: BaseException) -> int | None:
+    """The HTTP status of a known error."""
+    if isinstance(err, ApiError):
+        return err.status
+    for kind, status in _STATUS:
+        if isinstance(err, kind):
+            return status
+    return None
+
+
+async def _handle_error(request: Request, err: Exception) -> Response:
+    status = status_of(err)
+    if status is None:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal error")
+    return error_response(status, str(err) or err.__class__.__name__)
+
+
+async def _not_found(request: Request, err: Exception) -> Response:
+    return error_response(404, f"no such operation: {request.method} {request.url.path}")
+
+
+async def _method_not_allowed(request: Request, err: Exception) -> Response:
+    return error_response(405, f"method {request.method} not allowed on {request.url.path}")
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every route of the REST API, relative to ``/api/v1``."""
+    routes: list[BaseRoute] = []
+    for module in (
+        health,
+        auth_routes,
+        repositories,
+        metadata,
+        branches,
+        tags,
+        commits,
+        refs,
+        objects,
+    ):
+        routes.extend(module.routes)
+    return routes
+
+
+def create_app(services: Services) -> Starlette:
+    """The application serving ``services``."""
+    app = Starlette(
+        routes=[Mount("/api/v1", routes=api_routes())],
+        exception_handlers={
+            Exception: _handle_error,
+            404: _not_found,
+            405: _method_not_allowed,
+        },
+    )
+    app.state.services = services
+    wrapped: Any = AuthMiddleware(app, services)
+    return wrapped  # type: ignore[no-any-return]
+
+
+def app_from_env() -> Callable[..., Awaitable[None]]:
+    """Application factory for worker processes: the configuration comes from the parent."""
+    raw = os.environ[CONFIG_ENV]
+    values = msgspec.json.decode(raw.encode())
+    config = config_module.Config(values=values["values"], quickstart=values["quickstart"])
+    return create_app(build(config))  # type: ignore[return-value]

@@ -1,0 +1,100 @@
+"""Authentication of every API request: HTTP basic, Bearer JWT, or the login cookie."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from http.cookies import SimpleCookie
+from typing import Any
+
+import msgspec
+
+from limnos.api.services import Services
+from limnos.auth import AuthError, User
+
+LOGIN_COOKIE = "internal_auth_session"
+PREFIX = "/api/v1"
+# Operations that answer without credentials (the contract's `security: []`).
+PUBLIC = {
+    ("GET", "/healthcheck"),
+    ("GET", "/setup_lakefs"),
+    ("POST", "/setup_lakefs"),
+    ("POST", "/setup_comm_prefs"),
+    ("POST", "/auth/login"),
+    ("GET", "/auth/capabilities"),
+}
+
+
+def _unauthorized(message: str) -> tuple[dict[str, Any], bytes]:
+    body = msgspec.json.encode({"message": message})
+    start = {
+        "type": "http.response.start",
+        "status": 401,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, body
+
+
+class AuthMiddleware:
+    """Pure ASGI middleware: resolves the user or answers 401 with a message."""
+
+    def __init__(self, app: Any, services: Services) -> None:
+        self.app = app
+        self.services = services
+        self.state = getattr(app, "state", None)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(PREFIX):
+            route = path[len(PREFIX) :].rstrip("/") or "/"
+            if (scope["method"], route) not in PUBLIC:
+                try:
+                    user = self._authenticate(scope)
+                except AuthError as err:
+                    start, body = _unauthorized(str(err))
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                scope.setdefault("state", {})["user"] = user
+        await self.app(scope, receive, send)
+
+    def _authenticate(self, scope: dict[str, Any]) -> User:
+        auth = self.services.auth
+        header = b""
+        cookie_header = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+            elif name == b"cookie":
+                cookie_header = value
+        if header:
+            scheme, _, credentials = header.decode("latin-1").partition(" ")
+            scheme = scheme.lower()
+            if scheme == "basic":
+                try:
+                    decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+                except (binascii.Error, UnicodeDecodeError):
+                    raise AuthError("malformed basic authorization header") from None
+                key, sep, secret = decoded.partition(":")
+                if not sep:
+                    raise AuthError("malformed basic authorization header")
+                return auth.authenticate(key, secret)
+            if scheme == "bearer":
+                return auth.verify_token(credentials.strip())
+            raise AuthError(f"unsupported authorization scheme {scheme!r}")
+        if cookie_header:
+            cookies: SimpleCookie = SimpleCookie()
+            try:
+                cookies.load(cookie_header.decode("latin-1"))
+            except Exception:  # noqa: BLE001 - any malformed cookie is just "no credentials"
+                raise AuthError("malformed cookie header") from None
+            morsel = cookies.get(LOGIN_COOKIE)
+            if morsel is not None and morsel.value:
+                return auth.verify_token(morsel.value)
+        raise AuthError("authentication required: no credentials in the request")

@@ -1,0 +1,167 @@
+"""Shared pieces of the REST handlers: JSON in and out, errors, paging, services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from limnos.api.services import Services
+from limnos.auth import User
+from limnos.graveler.model import Repository
+from limnos.graveler.revparse import ResolvedRef
+
+T = TypeVar("T")
+
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+_json = msgspec.json.Encoder()
+
+
+class ApiError(Exception):
+    """An error answered with ``status`` and ``{"message": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response encoded with msgspec."""
+    return Response(_json.encode(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def error_response(status: int, message: str) -> Response:
+    """The contract's error body."""
+    return json_response({"message": message}, status)
+
+
+def no_content() -> Response:
+    """204 with an empty body."""
+    return Response(status_code=204)
+
+
+def services(request: Request) -> Services:
+    """The process's services (stores, engine, catalog, auth)."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+def current_user(request: Request) -> User:
+    """The authenticated user of this request (set by the auth middleware)."""
+    user: User = request.scope["state"]["user"]
+    return user
+
+
+async def read_json(request: Request, kind: type[T]) -> T:
+    """Decode and validate the JSON body; 400 naming what is wrong."""
+    body = await request.body()
+    if not body:
+        raise ApiError(400, "request body is missing")
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as err:
+        raise ApiError(400, f"invalid request body: {err}") from None
+    except msgspec.DecodeError:
+        raise ApiError(400, "request body is not valid JSON") from None
+
+
+async def read_optional_json(request: Request, kind: type[T], default: Callable[[], T]) -> T:
+    """Like :func:`read_json`, but an empty body gives ``default()``."""
+    body = await request.body()
+    if not body.strip():
+        return default()
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as err:
+        raise ApiError(400, f"invalid request body: {err}") from None
+    except msgspec.DecodeError:
+        raise ApiError(400, "request body is not valid JSON") from None
+
+
+def query_str(request: Request, name: str, default: str = "") -> str:
+    """A string query parameter."""
+    return request.query_params.get(name, default)
+
+
+def query_required(request: Request, name: str) -> str:
+    """A required, non-empty query parameter; 400 when missing."""
+    value = request.query_params.get(name)
+    if not value:
+        raise ApiError(400, f"query parameter {name!r} is required")
+    return value
+
+
+def query_int(request: Request, name: str, default: int, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
+    """An integer query parameter; 400 when malformed or out of bounds."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"query parameter {name!r} must be an integer") from None
+    if minimum is not None and value < minimum:
+        raise ApiError(400, f"query parameter {name!r} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ApiError(400, f"query parameter {name!r} must be at most {maximum}")
+    return value
+
+
+def query_bool(request: Request, name: str, default: bool = False) -> bool:
+    """A boolean query parameter; 400 when not true/false."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ApiError(400, f"query parameter {name!r} must be true or false")
+
+
+def page_amount(request: Request) -> int:
+    """The ``amount`` parameter, capped at the page maximum as lakeFS does."""
+    amount = query_int(request, "amount", DEFAULT_PAGE, minimum=-1)
+    if amount <= 0:
+        return DEFAULT_PAGE
+    return min(amount, MAX_PAGE)
+
+
+def paginated(results: Sequence[Any], has_more: bool, next_offset: str) -> dict[str, Any]:
+    """The contract's list body: ``{"pagination": ..., "results": [...]}``."""
+    return {
+        "pagination": {
+            "has_more": has_more,
+            "next_offset": next_offset if has_more else "",
+            "results": len(results),
+            "max_per_page": MAX_PAGE,
+        },
+        "results": list(results),
+    }
+
+
+def repository(request: Request) -> Repository:
+    """The repository named by the ``repository`` path parameter; 404 when missing."""
+    return services(request).graveler.get_repository(request.path_params["repository"])
+
+
+def resolve_ref(request: Request, repo: Repository, ref: str) -> ResolvedRef:
+    """Resolve a ref expression of the request."""
+    return services(request).graveler.resolve(repo, ref)
+
+
+def resolve_branch(request: Request, repo: Repository, name: str) -> ResolvedRef:
+    """Resolve a plain branch name (404 when it is not a branch)."""
+    resolved = services(request).graveler.resolve(repo, name)
+    if resolved.branch is None:
+        raise ApiError(404, f"branch {name!r} not found")
+    return resolved

@@ -1,0 +1,77 @@
+"""Health, version and configuration of the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from limnos import __version__
+from limnos.api.common import json_response, no_content, services
+
+_NAMESPACE_EXAMPLES = {
+    "local": ("local://path/to/repo", "^local://"),
+    "mem": ("mem://bucket/path", "^mem://"),
+    "s3": ("s3://bucket/path", "^s3://"),
+}
+
+
+def storage_config(request: Request) -> dict[str, Any]:
+    """The contract's StorageConfig of this server's blockstore."""
+    svc = services(request)
+    kind = svc.block.blockstore_type
+    example, regex = _NAMESPACE_EXAMPLES.get(kind, ("", ".*"))
+    import_enabled = kind != "local" or bool(svc.config["blockstore.local.import_enabled"])
+    return {
+        "blockstore_type": kind,
+        "blockstore_namespace_example": example,
+        "blockstore_namespace_ValidityRegex": regex,
+        "default_namespace_prefix": "",
+        "pre_sign_support": False,
+        "pre_sign_support_ui": False,
+        "import_support": import_enabled,
+        "import_validity_regex": regex,
+        "pre_sign_multipart_upload": False,
+        "blockstore_id": "",
+        "blockstore_description": "",
+    }
+
+
+def version_config() -> dict[str, Any]:
+    """The contract's VersionConfig."""
+    return {"version": __version__, "version_context": "limnos", "upgrade_recommended": False}
+
+
+async def health_check(request: Request) -> Response:
+    return no_content()
+
+
+async def get_config(request: Request) -> Response:
+    storage = storage_config(request)
+    return json_response(
+        {
+            "version_config": version_config(),
+            "storage_config": storage,
+            "storage_config_list": [storage],
+            "ui_config": {"custom_viewers": []},
+            "capabilities_config": {},
+        }
+    )
+
+
+async def get_storage_config(request: Request) -> Response:
+    return json_response(storage_config(request))
+
+
+async def get_version(request: Request) -> Response:
+    return json_response(version_config())
+
+
+routes = [
+    Route("/healthcheck", health_check, methods=["GET"]),
+    Route("/config", get_config, methods=["GET"]),
+    Route("/config/storage", get_storage_config, methods=["GET"]),
+    Route("/config/version", get_version, methods=["GET"]),
+]

@@ -1,0 +1,94 @@
+"""Repositories: list, create, get, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from limnos.api.common import (
+    current_user,
+    json_response,
+    no_content,
+    page_amount,
+    paginated,
+    query_bool,
+    query_str,
+    read_json,
+    repository,
+    services,
+)
+from limnos.graveler.model import Repository
+
+
+class RepositoryCreation(msgspec.Struct, forbid_unknown_fields=False):
+    name: str
+    storage_namespace: str
+    default_branch: str = "main"
+    sample_data: bool = False
+    read_only: bool = False
+    storage_id: str | None = None
+
+
+def repository_body(repo: Repository) -> dict[str, Any]:
+    """The contract's Repository object."""
+    return {
+        "id": repo.name,
+        "creation_date": repo.creation_date,
+        "default_branch": repo.default_branch,
+        "storage_namespace": repo.storage_namespace,
+        "read_only": repo.read_only,
+        "storage_id": "",
+    }
+
+
+async def list_repositories(request: Request) -> Response:
+    amount = page_amount(request)
+    prefix = query_str(request, "prefix")
+    after = query_str(request, "after")
+    search = query_str(request, "search")
+    results: list[dict[str, Any]] = []
+    has_more = False
+    for repo in services(request).graveler.list_repositories(start=after, prefix=prefix):
+        if repo.name <= after or (search and search not in repo.name):
+            continue
+        if len(results) == amount:
+            has_more = True
+            break
+        results.append(repository_body(repo))
+    next_offset = results[-1]["id"] if results else ""
+    return json_response(paginated(results, has_more, next_offset))
+
+
+async def create_repository(request: Request) -> Response:
+    body = await read_json(request, RepositoryCreation)
+    repo = services(request).catalog.create_repository(
+        body.name,
+        body.storage_namespace,
+        body.default_branch or "main",
+        sample_data=body.sample_data,
+        bare=query_bool(request, "bare"),
+        read_only=body.read_only,
+        committer=current_user(request).username,
+    )
+    return json_response(repository_body(repo), 201)
+
+
+async def get_repository(request: Request) -> Response:
+    return json_response(repository_body(repository(request)))
+
+
+async def delete_repository(request: Request) -> Response:
+    services(request).graveler.delete_repository(request.path_params["repository"])
+    return no_content()
+
+
+routes = [
+    Route("/repositories", list_repositories, methods=["GET"]),
+    Route("/repositories", create_repository, methods=["POST"]),
+    Route("/repositories/{repository}", get_repository, methods=["GET"]),
+    Route("/repositories/{repository}", delete_repository, methods=["DELETE"]),
+]

@@ -1,0 +1,74 @@
+"""The objects one server process works with, built from the configuration."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from limnos.auth import AuthService
+from limnos.block.adapter import BlockAdapter
+from limnos.block.local import LocalAdapter
+from limnos.block.mem import MemAdapter
+from limnos.catalog.catalog import Catalog
+from limnos.config import Config
+from limnos.graveler.committed import CommittedStore
+from limnos.graveler.engine import Graveler
+from limnos.kv.sqlite import SQLiteStore
+from limnos.kv.store import KVStore
+
+
+@dataclass
+class Services:
+    """Stores, engine, catalog and auth of one process."""
+
+    config: Config
+    kv: KVStore
+    block: BlockAdapter
+    committed: CommittedStore
+    graveler: Graveler
+    catalog: Catalog
+    auth: AuthService
+
+    def close(self) -> None:
+        """Release connections."""
+        self.block.close()
+        self.kv.close()
+
+
+def open_kv(config: Config) -> KVStore:
+    """The metadata store named by ``database.*``."""
+    return SQLiteStore(Path(config["database.local.path"]) / "limnos.db")
+
+
+def open_block(config: Config) -> BlockAdapter:
+    """The blockstore named by ``blockstore.*``."""
+    kind = config["blockstore.type"]
+    if kind == "mem":
+        return MemAdapter()
+    return LocalAdapter(
+        config["blockstore.local.path"],
+        allowed_external_prefixes=config["blockstore.local.allowed_external_prefixes"],
+    )
+
+
+def build(config: Config) -> Services:
+    """Open everything a server process needs."""
+    kv = open_kv(config)
+    block = open_block(config)
+    cache_dir: str | None = None
+    if config["blockstore.type"] != "local":
+        cache_dir = os.path.join(config["committed.local_cache.dir"], "ranges")
+    committed = CommittedStore(
+        block, cache_dir=cache_dir, memory_cache_bytes=config["committed.memory_cache.size_bytes"]
+    )
+    graveler = Graveler(kv, block, committed)
+    return Services(
+        config=config,
+        kv=kv,
+        block=block,
+        committed=committed,
+        graveler=graveler,
+        catalog=Catalog(graveler, block),
+        auth=AuthService(kv, config["auth.encrypt.secret_key"]),
+    )

@@ -1,0 +1,147 @@
+"""The object storage interface shared by every blockstore adapter.
+
+Objects are named by full URIs (``local://repo/path``, ``mem://bucket/key``,
+``s3://bucket/key``). A repository's storage namespace is such a URI; addresses
+relative to it are joined with :func:`join_uri`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+CHUNK_SIZE = 256 * 1024
+
+
+class BlockError(Exception):
+    """Base class of object storage failures."""
+
+
+class ObjectNotFoundError(BlockError):
+    """The object does not exist."""
+
+
+class InvalidAddressError(BlockError):
+    """The address is malformed, of another blockstore, or outside what may be touched."""
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """What storage reports of a written object."""
+
+    size: int
+    etag: str  # hex MD5 of the content, without quotes
+    mtime: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What storage reports of an existing object."""
+
+    uri: str
+    size: int
+    etag: str
+    mtime: datetime
+
+
+class BlockWriter(ABC):
+    """An object being written in pieces; invisible until :meth:`commit`."""
+
+    @abstractmethod
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``."""
+
+    @abstractmethod
+    def commit(self) -> PutResult:
+        """Make the object visible at its address, durably."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard what was written; safe to call after a failed commit."""
+
+
+class BlockAdapter(ABC):
+    """Streaming access to one kind of object storage."""
+
+    #: URI schemes this adapter serves, e.g. ``("local",)``.
+    schemes: tuple[str, ...] = ()
+    #: The lakeFS blockstore type name reported by getStorageConfig.
+    blockstore_type: str = ""
+
+    @abstractmethod
+    def writer(self, uri: str) -> BlockWriter:
+        """Start writing an object at ``uri``; it appears whole on commit or not at all."""
+
+    def put(self, uri: str, chunks: Iterable[bytes]) -> PutResult:
+        """Store the concatenated ``chunks`` at ``uri`` atomically (all or nothing)."""
+        writer = self.writer(uri)
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+            return writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    def put_bytes(self, uri: str, data: bytes) -> PutResult:
+        """Store ``data`` at ``uri``."""
+        return self.put(uri, (data,))
+
+    @abstractmethod
+    def get(self, uri: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream bytes ``[start, end)`` of the object; raises ObjectNotFoundError."""
+
+    def get_bytes(self, uri: str) -> bytes:
+        """Read a whole (small) object."""
+        return b"".join(self.get(uri))
+
+    @abstractmethod
+    def head(self, uri: str) -> ObjectInfo:
+        """Size, ETag and time of the object; raises ObjectNotFoundError."""
+
+    def exists(self, uri: str) -> bool:
+        """Whether an object is stored at ``uri``."""
+        try:
+            self.head(uri)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    @abstractmethod
+    def delete(self, uri: str) -> None:
+        """Remove the object; a missing object is not an error."""
+
+    @abstractmethod
+    def copy(self, src_uri: str, dst_uri: str) -> PutResult:
+        """Copy an object inside the store, without passing bytes through us when possible."""
+
+    @abstractmethod
+    def list(self, prefix_uri: str, after: str = "") -> Iterator[ObjectInfo]:
+        """Objects whose URI starts with ``prefix_uri``, in URI order, after ``after``."""
+
+    def validate_namespace(self, namespace: str) -> None:
+        """Raise InvalidAddressError when ``namespace`` cannot be a storage namespace here."""
+        scheme = namespace.split("://", 1)[0] if "://" in namespace else ""
+        if scheme not in self.schemes:
+            raise InvalidAddressError(
+                f"storage namespace {namespace!r} does not match blockstore type "
+                f"{self.blockstore_type!r} (expected {self.schemes[0]}://...)"
+            )
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+
+def join_uri(namespace: str, relative: str) -> str:
+    """Join a storage namespace and a relative address."""
+    return namespace.rstrip("/") + "/" + relative.lstrip("/")
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``scheme://rest`` -> ``(scheme, rest)``; raises InvalidAddressError."""
+    if "://" not in uri:
+        raise InvalidAddressError(f"not an object address: {uri!r}")
+    scheme, rest = uri.split("://", 1)
+    return scheme, rest

@@ -1,0 +1,212 @@
+"""The ``local`` blockstore: a directory tree, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from limnos.block.adapter import (
+    CHUNK_SIZE,
+    BlockAdapter,
+    BlockWriter,
+    InvalidAddressError,
+    ObjectInfo,
+    ObjectNotFoundError,
+    PutResult,
+    split_uri,
+)
+
+_TMP_SUFFIX = ".limnos-tmp"
+
+
+class LocalAdapter(BlockAdapter):
+    """Objects are files under ``root``; ``local://a/b`` is ``root/a/b``.
+
+    Absolute ``local:///abs/path`` addresses are allowed only below one of
+    ``allowed_external_prefixes`` (used by import), and only for reading.
+    """
+
+    schemes = ("local",)
+    blockstore_type = "local"
+
+    def __init__(self, root: str | os.PathLike[str], allowed_external_prefixes: Iterable[str] = ()):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.allowed_external = [Path(p).resolve() for p in allowed_external_prefixes]
+
+    def _path(self, uri: str, *, writing: bool = False) -> Path:
+        scheme, rest = split_uri(uri)
+        if scheme != "local":
+            raise InvalidAddressError(f"address {uri!r} is not of the local blockstore")
+        if "\x00" in rest:
+            raise InvalidAddressError(f"address {uri!r} contains a NUL byte")
+        parts = rest.split("/")
+        if ".." in parts:
+            raise InvalidAddressError(f"address {uri!r} contains '..'")
+        if rest.startswith("/"):
+            path = Path(rest).resolve()
+            if writing or not any(path.is_relative_to(p) for p in self.allowed_external):
+                raise InvalidAddressError(f"address {uri!r} is outside the blockstore")
+            return path
+        path = (self.root / rest).resolve()
+        if path != self.root and not path.is_relative_to(self.root):
+            raise InvalidAddressError(f"address {uri!r} resolves outside the blockstore")
+        return path
+
+    def validate_namespace(self, namespace: str) -> None:
+        super().validate_namespace(namespace)
+        _, rest = split_uri(namespace)
+        if not rest.strip("/") or rest.startswith("/"):
+            raise InvalidAddressError(
+                f"storage namespace {namespace!r} must be local://<relative path>"
+            )
+        self._path(namespace, writing=True)
+
+    def writer(self, uri: str) -> BlockWriter:
+        return _LocalWriter(self._path(uri, writing=True))
+
+    def get(self, uri: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        path = self._path(uri)
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed by the generator
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+            raise ObjectNotFoundError(uri) from err
+        return _read_file(f, start, end)
+
+    def get_bytes(self, uri: str) -> bytes:
+        try:
+            return self._path(uri).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+            raise ObjectNotFoundError(uri) from err
+
+    def head(self, uri: str) -> ObjectInfo:
+        path = self._path(uri)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError) as err:
+            raise ObjectNotFoundError(uri) from err
+        if not path.is_file():
+            raise ObjectNotFoundError(uri)
+        return ObjectInfo(uri=uri, size=st.st_size, etag=_file_md5(path), mtime=_ts(st.st_mtime))
+
+    def exists(self, uri: str) -> bool:
+        return self._path(uri).is_file()
+
+    def delete(self, uri: str) -> None:
+        self._path(uri, writing=True).unlink(missing_ok=True)
+
+    def copy(self, src_uri: str, dst_uri: str) -> PutResult:
+        src = self._path(src_uri)
+        dst = self._path(dst_uri, writing=True)
+        if not src.is_file():
+            raise ObjectNotFoundError(src_uri)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.parent / f".{dst.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
+        try:
+            try:
+                os.link(src, tmp)  # no byte copied: objects are immutable once written
+            except OSError:
+                shutil.copyfile(src, tmp)
+                with open(tmp, "rb") as f:
+                    os.fsync(f.fileno())
+            os.replace(tmp, dst)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(dst.parent)
+        st = dst.stat()
+        return PutResult(size=st.st_size, etag=_file_md5(dst), mtime=_ts(st.st_mtime))
+
+    def list(self, prefix_uri: str, after: str = "") -> Iterator[ObjectInfo]:
+        _, rest = split_uri(prefix_uri)
+        base = self._path(prefix_uri)
+        directory = base if base.is_dir() else base.parent
+        if not directory.is_dir():
+            return
+        found: list[tuple[str, Path]] = []
+        for dirpath, _dirs, files in os.walk(directory):
+            for name in files:
+                if name.endswith(_TMP_SUFFIX):
+                    continue
+                full = Path(dirpath) / name
+                shown = str(full) if rest.startswith("/") else str(full.relative_to(self.root))
+                uri = "local://" + shown
+                if uri.startswith(prefix_uri) and uri > after:
+                    found.append((uri, full))
+        found.sort()
+        for uri, full in found:
+            st = full.stat()
+            yield ObjectInfo(uri=uri, size=st.st_size, etag=_file_md5(full), mtime=_ts(st.st_mtime))
+
+
+class _LocalWriter(BlockWriter):
+    """Writes to a temporary file beside the target; commit fsyncs and renames it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
+        self.file = open(self.tmp, "wb")  # noqa: SIM115 - closed on commit/abort
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.md5.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> PutResult:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.tmp, self.path)
+        _fsync_dir(self.path.parent)
+        return PutResult(size=self.size, etag=self.md5.hexdigest(), mtime=_mtime(self.path))
+
+    def abort(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _read_file(f, start: int, end: int | None) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    with f:
+        f.seek(start)
+        remaining = None if end is None else max(0, end - start)
+        while remaining is None or remaining > 0:
+            n = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+            chunk = f.read(n)
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+
+def _file_md5(path: Path) -> str:
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_SIZE):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mtime(path: Path) -> datetime:
+    return _ts(path.stat().st_mtime)
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)

@@ -1,0 +1,52 @@
+"""Object entries: what a path on a branch points at, encoded as an engine value."""
+
+from __future__ import annotations
+
+import msgspec
+
+from limnos.block.adapter import join_uri
+
+RELATIVE = 0
+FULL = 1
+
+
+class Entry(msgspec.Struct, frozen=True, array_like=True):
+    """An object's metadata. Encoding is canonical: equal entries give equal bytes."""
+
+    address: str
+    address_type: int  # RELATIVE to the storage namespace, or a FULL URI
+    size: int
+    checksum: str
+    mtime: int
+    content_type: str = "application/octet-stream"
+    metadata: tuple[tuple[str, str], ...] = ()
+
+    def physical_address(self, storage_namespace: str) -> str:
+        """The full URI of the object's bytes."""
+        if self.address_type == FULL:
+            return self.address
+        return join_uri(storage_namespace, self.address)
+
+    @property
+    def user_metadata(self) -> dict[str, str]:
+        """User metadata as a dictionary."""
+        return dict(self.metadata)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Entry)
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """Canonical bytes of an entry."""
+    return _encoder.encode(entry)
+
+
+def decode_entry(data: bytes) -> Entry:
+    """The entry stored in ``data``."""
+    return _decoder.decode(data)
+
+
+def normalize_metadata(metadata: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """Sorted pairs, so that equal metadata encodes equally."""
+    return tuple(sorted((metadata or {}).items()))

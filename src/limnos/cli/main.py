@@ -1,0 +1,119 @@
+"""The ``limnos`` command: ``limnos run`` serves the API, ``limnos setup`` creates the admin."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import msgspec
+
+from limnos import __version__
+from limnos.config import Config, ConfigError, load
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="limnos", description="Git for data lakes.")
+    parser.add_argument("--version", action="version", version=f"limnos {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="serve the lakeFS-compatible API")
+    run.add_argument("--config", "-c", help="YAML configuration file")
+    run.add_argument("--quickstart", action="store_true",
+                     help="embedded storage, quickstart credentials and a sample repository")
+    run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+
+    setup = commands.add_parser("setup", help="create the first admin user")
+    setup.add_argument("--config", "-c", help="YAML configuration file")
+    setup.add_argument("--user-name", required=True)
+    setup.add_argument("--access-key-id")
+    setup.add_argument("--secret-access-key")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``limnos`` console command."""
+    args = _parser().parse_args(argv)
+    try:
+        config = load(args.config, quickstart=getattr(args, "quickstart", False))
+        if args.command == "run":
+            return _run(config, args.workers)
+        return _setup(config, args.user_name, args.access_key_id, args.secret_access_key)
+    except ConfigError as err:
+        print(f"limnos: {err}", file=sys.stderr)
+        return 2
+
+
+def _setup(config: Config, user: str, key: str | None, secret: str | None) -> int:
+    from limnos.api.services import build
+    from limnos.auth import AlreadyExistsError
+
+    services = build(config)
+    try:
+        creds = services.auth.setup(user, key, secret)
+    except AlreadyExistsError:
+        print("limnos: this installation is already set up", file=sys.stderr)
+        return 1
+    except ValueError as err:
+        print(f"limnos: {err}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    print(f"access_key_id: {creds.access_key_id}")
+    print(f"secret_access_key: {creds.secret_access_key}")
+    return 0
+
+
+def _run(config: Config, workers: int | None) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from limnos.api.app import CONFIG_ENV
+    from limnos.bootstrap import bootstrap
+
+    bootstrap(config)
+    count = workers if workers is not None else config["workers"]
+    if count <= 0:
+        count = os.cpu_count() or 1
+    if config["blockstore.type"] == "mem":
+        count = 1  # objects of the mem blockstore live in one process
+    host, port = config.listen()
+    os.environ[CONFIG_ENV] = msgspec.json.encode(
+        {"values": config.values, "quickstart": config.quickstart}
+    ).decode()
+    server_config = uvicorn.Config(
+        "limnos.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        log_level=config["logging.level"].lower(),
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+    sock = server_config.bind_socket()
+    _banner(config, host, port)
+    if count > 1:
+        Multiprocess(server_config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(server_config).run(sockets=[sock])
+    return 0
+
+
+def _banner(config: Config, host: str, port: int) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    lines = [f"Limnos {__version__} is listening on http://{shown}:{port}/api/v1"]
+    if config.quickstart:
+        lines += [
+            "Quickstart: SQLite metadata and local storage under "
+            f"{config.data_dir()}",
+            f"  access_key_id:     {config['installation.access_key_id']}",
+            f"  secret_access_key: {config['installation.secret_access_key']}",
+            "  sample repository: quickstart (branch main)",
+        ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

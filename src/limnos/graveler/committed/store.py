@@ -1,0 +1,186 @@
+"""CommittedStore: the public face of the committed tree store."""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+
+from limnos.block.adapter import BlockAdapter
+from limnos.graveler.committed import storage as _storage
+from limnos.graveler.committed.apply import apply_changes, split_changes
+from limnos.graveler.committed.bounds import key_bounds
+from limnos.graveler.committed.diff import Difference, Loader, diff_trees
+from limnos.graveler.committed.merge import STRATEGIES, SortedLookup, merge_changes
+from limnos.graveler.committed.rangefile import Metarange, Range, RangeInfo
+from limnos.graveler.committed.storage import ObjectStorage
+
+
+class CommittedStore:
+    """Immutable sorted maps ``key -> value bytes`` stored as content-addressed ranges.
+
+    Every method takes the storage namespace holding the tree; tree ids are
+    metarange ids. Missing objects raise ``ObjectNotFoundError``. Safe to use
+    from several threads.
+    """
+
+    def __init__(
+        self,
+        block: BlockAdapter,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        memory_cache_bytes: int = 256 * 2**20,
+    ) -> None:
+        self._storage = ObjectStorage(block, cache_dir=cache_dir, memory_cache_bytes=memory_cache_bytes)
+
+    @staticmethod
+    def address(object_id: str) -> str:
+        """The address of a range or metarange relative to its storage namespace."""
+        return _storage.address(object_id)
+
+    def close(self) -> None:
+        """Stop background writer threads (optional; they are idle between calls)."""
+        self._storage.close()
+
+    # -- reading ---------------------------------------------------------
+
+    def _meta(self, namespace: str, tree_id: str) -> Metarange:
+        return self._storage.load_metarange(namespace, tree_id)
+
+    def _loader(self, namespace: str) -> Loader:
+        load = self._storage.load_range
+
+        def loader(info: RangeInfo) -> Range:
+            return load(namespace, info)
+
+        return loader
+
+    def empty_tree(self, namespace: str) -> str:
+        """Write (if needed) the metarange of the empty tree and return its id."""
+        return self._storage.store_metarange(namespace, [])
+
+    def ranges(self, namespace: str, tree_id: str) -> list[RangeInfo]:
+        """The ranges of a tree, in key order."""
+        return list(self._meta(namespace, tree_id).ranges)
+
+    def count(self, namespace: str, tree_id: str) -> int:
+        """The number of entries of a tree (read from its metarange only)."""
+        return self._meta(namespace, tree_id).count
+
+    def get(self, namespace: str, tree_id: str, key: str) -> bytes | None:
+        """The value of ``key``, or None when absent."""
+        meta = self._meta(namespace, tree_id)
+        idx = bisect_left(meta.max_keys, key)
+        if idx >= len(meta.ranges) or key < meta.ranges[idx].min_key:
+            return None
+        rng = self._storage.load_range(namespace, meta.ranges[idx])
+        pos = bisect_left(rng.keys, key)
+        if pos < len(rng.keys) and rng.keys[pos] == key:
+            return rng.values[pos]
+        return None
+
+    def get_many(self, namespace: str, tree_id: str, keys: list[str]) -> dict[str, bytes]:
+        """Values of those of ``keys`` that are present (each range loaded at most once)."""
+        lookup = SortedLookup(self._loader(namespace), self._meta(namespace, tree_id))
+        found: dict[str, bytes] = {}
+        for key in sorted(set(keys)):
+            value = lookup.get(key)
+            if value is not None:
+                found[key] = value
+        return found
+
+    def iterate(
+        self, namespace: str, tree_id: str, *, start: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, bytes]]:
+        """Entries with keys ``>= start`` beginning with ``prefix``, in key order.
+
+        The metarange is read now (so a missing tree raises here); ranges are
+        loaded lazily as iteration reaches them.
+        """
+        meta = self._meta(namespace, tree_id)
+        lo, hi = key_bounds(start, prefix)
+        return _iterate(self._loader(namespace), meta, lo, hi)
+
+    def diff(
+        self,
+        namespace: str,
+        left_id: str,
+        right_id: str,
+        *,
+        start: str = "",
+        prefix: str = "",
+    ) -> Iterator[Difference]:
+        """``(key, left_value, right_value)`` for each key whose value differs, in key order.
+
+        None stands for absent. Ranges shared by both trees are skipped unloaded.
+        Both metaranges are read now (a missing tree raises here).
+        """
+        left = self._meta(namespace, left_id)
+        right = self._meta(namespace, right_id)
+        lo, hi = key_bounds(start, prefix)
+        if left_id == right_id:
+            return iter(())
+        return diff_trees(self._loader(namespace), left, right, lo, hi)
+
+    # -- writing ---------------------------------------------------------
+
+    def apply(self, namespace: str, tree_id: str, changes: Iterable[tuple[str, bytes | None]]) -> str:
+        """The id of the tree ``tree_id`` with ``changes`` applied.
+
+        ``changes`` are ``(key, value)`` sorted by key with unique keys; a None
+        value deletes the key (deleting a missing key is a no-op). Only the
+        ranges whose key span receives a change are rewritten; raises
+        ValueError when changes are not sorted and unique.
+        """
+        meta = self._meta(namespace, tree_id)
+        keys, values = split_changes(changes)
+        ranges = apply_changes(self._storage, namespace, meta, keys, values)
+        if ranges is None:
+            return tree_id
+        return self._storage.store_metarange(namespace, ranges)
+
+    def merge(self, namespace: str, base_id: str, dest_id: str, source_id: str, strategy: str = "") -> str:
+        """Three-way merge of ``source_id`` into ``dest_id`` from common ancestor ``base_id``.
+
+        Keys changed only on source are taken; keys changed on both sides to
+        the same value are kept; keys changed differently on both sides
+        (including change against delete) raise MergeConflictError, unless
+        ``strategy`` is ``"dest-wins"`` or ``"source-wins"``. Returns the
+        resulting tree id. The cost follows the differences between base and
+        source, and the dest ranges they fall in.
+        """
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown merge strategy {strategy!r}")
+        base = self._meta(namespace, base_id)
+        dest = self._meta(namespace, dest_id)
+        source = self._meta(namespace, source_id)
+        if source_id in (base_id, dest_id):
+            return dest_id
+        if dest_id == base_id:
+            return source_id
+        loader = self._loader(namespace)
+        keys, values = merge_changes(
+            diff_trees(loader, base, source, "", None), SortedLookup(loader, dest), strategy
+        )
+        ranges = apply_changes(self._storage, namespace, dest, keys, values)
+        if ranges is None:
+            return dest_id
+        return self._storage.store_metarange(namespace, ranges)
+
+
+def _iterate(loader: Loader, meta: Metarange, lo: str, hi: str | None) -> Iterator[tuple[str, bytes]]:
+    infos = meta.ranges
+    for idx in range(bisect_left(meta.max_keys, lo), len(infos)):
+        info = infos[idx]
+        if hi is not None and info.min_key >= hi:
+            return
+        rng = loader(info)
+        keys, values = rng.keys, rng.values
+        pos = bisect_left(keys, lo) if keys[0] < lo else 0
+        end = len(keys)
+        if hi is not None and info.max_key >= hi:
+            end = bisect_left(keys, hi)
+        for x in range(pos, end):
+            yield keys[x], values[x]
+        if end < len(keys):
+            return

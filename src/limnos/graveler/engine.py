@@ -1,0 +1,606 @@
+"""The versioning engine: repositories, branches, tags, reads, writes and commits.
+
+Values are opaque bytes (the catalog encodes entries); keys are paths. Merge, revert
+and cherry-pick live in :mod:`limnos.graveler.merge`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import msgspec
+
+from limnos.block.adapter import BlockAdapter, ObjectNotFoundError, join_uri
+from limnos.graveler import history, revparse
+from limnos.graveler.committed import CommittedStore
+from limnos.graveler.errors import (
+    AlreadyExistsError,
+    DirtyBranchError,
+    ForbiddenError,
+    NoChangesError,
+    NotFoundError,
+    PreconditionFailedError,
+    TooManyRequestsError,
+    ValidationError,
+)
+from limnos.graveler.model import Branch, Commit, Repository, Tag
+from limnos.graveler.names import check_branch_name, check_repository_name, check_tag_name
+from limnos.graveler.refs import RefStore
+from limnos.graveler.revparse import ResolvedRef
+from limnos.graveler.staging import TOMBSTONE, StagingArea, new_token
+from limnos.kv.store import KVStore
+
+MAX_ATTEMPTS = 50
+# Sealed staging tokens stay readable this long after their commit lands, so that a
+# reader holding the branch record from before the commit still finds the data.
+SEALED_GRACE_SECONDS = 60
+_RETIRED = "staging-retired"
+_MARKER = "_lakefs/repository.json"
+
+
+class _Marker(msgspec.Struct):
+    repository: str
+    instance_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference between two states of a branch."""
+
+    key: str
+    kind: str  # "added" | "removed" | "changed"
+    left: bytes | None
+    right: bytes | None
+
+
+def change_kind(left: bytes | None, right: bytes | None) -> str:
+    """The lakeFS diff type of a difference."""
+    if left is None:
+        return "added"
+    if right is None:
+        return "removed"
+    return "changed"
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class Graveler:
+    """Plain, synchronous access to versioned repositories."""
+
+    def __init__(self, kv: KVStore, block: BlockAdapter, committed: CommittedStore) -> None:
+        self.kv = kv
+        self.block = block
+        self.refs = RefStore(kv)
+        self.staging = StagingArea(kv)
+        self.committed = committed
+
+    # repositories -------------------------------------------------------------------
+
+    def create_repository(
+        self,
+        name: str,
+        storage_namespace: str,
+        default_branch: str = "main",
+        *,
+        bare: bool = False,
+        read_only: bool = False,
+        initial_tree: Callable[[str, str], str] | None = None,
+        initial_message: str = "Repository created",
+        committer: str = "",
+    ) -> Repository:
+        """Create a repository; unless ``bare``, its default branch with a first commit.
+
+        ``initial_tree(namespace, empty_tree_id)`` may build the first commit's tree
+        (sample data). Records of the new instance are written before the repository
+        record, so a crash leaves either nothing visible or the whole repository.
+        """
+        check_repository_name(name)
+        check_branch_name(default_branch)
+        self.block.validate_namespace(storage_namespace)
+        try:
+            self.refs.get_repository(name)
+            raise AlreadyExistsError(f"repository {name!r} already exists")
+        except NotFoundError:
+            pass
+        if not self.refs.claim_namespace(storage_namespace, name):
+            raise ValidationError(
+                f"storage namespace {storage_namespace!r} is already in use by another repository"
+            )
+        repo = Repository(
+            name=name,
+            storage_namespace=storage_namespace,
+            default_branch=default_branch,
+            creation_date=_now(),
+            instance_id=uuid.uuid4().hex,
+            read_only=read_only,
+        )
+        try:
+            self._check_marker(storage_namespace)
+            if not bare:
+                tree_id = self.committed.empty_tree(storage_namespace)
+                commit = Commit(
+                    tree_id=tree_id,
+                    parents=(),
+                    committer=committer,
+                    message=initial_message,
+                    creation_date=repo.creation_date,
+                    metadata=(),
+                    generation=1,
+                )
+                commit_id = self.refs.put_commit(repo, commit)
+                if initial_tree is not None:
+                    sample_tree = initial_tree(storage_namespace, tree_id)
+                    sample = Commit(
+                        tree_id=sample_tree,
+                        parents=(commit_id,),
+                        committer=committer,
+                        message="Add sample data",
+                        creation_date=repo.creation_date,
+                        metadata=(),
+                        generation=2,
+                    )
+                    commit_id = self.refs.put_commit(repo, sample)
+                self.refs.insert_branch(repo, default_branch, Branch(commit_id, new_token()))
+            marker = msgspec.json.encode(_Marker(name, repo.instance_id))
+            self.block.put_bytes(join_uri(storage_namespace, _MARKER), marker)
+            if not self.refs.insert_repository(repo):
+                raise AlreadyExistsError(f"repository {name!r} already exists")
+        except BaseException:
+            self.refs.delete_repository_instance(repo)
+            try:
+                holder = self.refs.get_repository(name).storage_namespace
+            except NotFoundError:
+                holder = None
+            if holder != storage_namespace:
+                self.refs.release_namespace(storage_namespace, name)
+            raise
+        return repo
+
+    def _check_marker(self, namespace: str) -> None:
+        """Refuse a namespace whose marker names a repository that still exists."""
+        try:
+            data = self.block.get_bytes(join_uri(namespace, _MARKER))
+        except ObjectNotFoundError:
+            return
+        try:
+            marker = msgspec.json.decode(data, type=_Marker)
+        except msgspec.DecodeError:
+            return
+        try:
+            other = self.refs.get_repository(marker.repository)
+        except NotFoundError:
+            return
+        if other.instance_id == marker.instance_id:
+            raise ValidationError(
+                f"storage namespace {namespace!r} is already in use by repository "
+                f"{marker.repository!r}"
+            )
+
+    def get_repository(self, name: str) -> Repository:
+        """The repository named ``name``; raises NotFoundError."""
+        return self.refs.get_repository(name)
+
+    def list_repositories(self, start: str = "", prefix: str = "") -> Iterator[Repository]:
+        """Repositories in name order."""
+        return self.refs.list_repositories(start, prefix)
+
+    def delete_repository(self, name: str) -> None:
+        """Delete a repository and all its refs (objects in storage are left alone)."""
+        repo = self.refs.get_repository(name)
+        tokens = [
+            t for _, b in self.refs.list_branches(repo) for t in (b.staging_token, *b.sealed_tokens)
+        ]
+        self.refs.delete_repository(repo)
+        for token in tokens:
+            self.staging.drop(token)
+        self.refs.release_namespace(repo.storage_namespace, name)
+
+    def update_repository_metadata(
+        self, name: str, update: Callable[[dict[str, str]], dict[str, str]]
+    ) -> None:
+        """Change a repository's metadata map with compare-and-set."""
+        for _ in range(MAX_ATTEMPTS):
+            repo, raw = self.refs.repository_record(name)
+            changed = msgspec.structs.replace(repo, metadata=update(dict(repo.metadata)))
+            if self.refs.update_repository(raw, changed):
+                return
+        raise TooManyRequestsError(f"repository {name!r} is busy, try again")
+
+    # refs ---------------------------------------------------------------------------
+
+    def resolve(self, repo: Repository, ref: str) -> ResolvedRef:
+        """Resolve a ref expression; raises NotFoundError or ValidationError."""
+        return revparse.resolve(self.refs, repo, ref)
+
+    def get_commit(self, repo: Repository, commit_id: str) -> Commit:
+        """A commit by full id."""
+        return self.refs.get_commit(repo, commit_id)
+
+    def create_branch(self, repo: Repository, name: str, source_ref: str) -> str:
+        """Create branch ``name`` at the committed state of ``source_ref``; returns its commit."""
+        check_branch_name(name)
+        self._check_writable(repo)
+        source = self.resolve(repo, source_ref)
+        if self.refs.find_tag(repo, name) is not None:
+            raise AlreadyExistsError(f"a tag named {name!r} already exists")
+        if not self.refs.insert_branch(repo, name, Branch(source.commit_id, new_token())):
+            raise AlreadyExistsError(f"branch {name!r} already exists")
+        return source.commit_id
+
+    def get_branch(self, repo: Repository, name: str) -> Branch:
+        """The branch named ``name``."""
+        return self.refs.get_branch(repo, name)
+
+    def list_branches(
+        self, repo: Repository, start: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, Branch]]:
+        """Branches in name order."""
+        return self.refs.list_branches(repo, start, prefix)
+
+    def delete_branch(self, repo: Repository, name: str) -> None:
+        """Delete a branch (never the default one) and its staged changes."""
+        self._check_writable(repo)
+        if name == repo.default_branch:
+            raise ForbiddenError(f"branch {name!r} is the default branch and cannot be deleted")
+        for _ in range(MAX_ATTEMPTS):
+            branch, raw = self.refs.get_branch_record(repo, name)
+            if self.refs.delete_branch(repo, name, raw):
+                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+                return
+        raise TooManyRequestsError(f"branch {name!r} is busy, try again")
+
+    def create_tag(self, repo: Repository, name: str, ref: str) -> str:
+        """Create tag ``name`` at ``ref``'s commit; returns the commit id."""
+        check_tag_name(name)
+        self._check_writable(repo)
+        commit_id = self.resolve(repo, ref).commit_id
+        if self.refs.find_branch(repo, name) is not None:
+            raise AlreadyExistsError(f"a branch named {name!r} already exists")
+        if not self.refs.insert_tag(repo, name, Tag(commit_id, _now())):
+            raise AlreadyExistsError(f"tag {name!r} already exists")
+        return commit_id
+
+    def get_tag(self, repo: Repository, name: str) -> Tag:
+        """The tag named ``name``."""
+        tag = self.refs.find_tag(repo, name)
+        if tag is None:
+            raise NotFoundError(f"tag {name!r} not found")
+        return tag
+
+    def delete_tag(self, repo: Repository, name: str) -> None:
+        """Delete a tag."""
+        self._check_writable(repo)
+        self.get_tag(repo, name)
+        self.refs.delete_tag(repo, name)
+
+    def list_tags(
+        self, repo: Repository, start: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, Tag]]:
+        """Tags in name order."""
+        return self.refs.list_tags(repo, start, prefix)
+
+    # reads --------------------------------------------------------------------------
+
+    def tree_of(self, repo: Repository, commit_id: str) -> str:
+        """The tree id of a commit."""
+        return self.refs.get_commit(repo, commit_id).tree_id
+
+    def get(self, repo: Repository, ref: ResolvedRef, key: str) -> bytes | None:
+        """The value of ``key`` as seen from ``ref`` (staging first), or None."""
+        tokens = ref.staging_tokens
+        if tokens:
+            staged = self.staging.get(tokens, key)
+            if staged is not None:
+                return None if staged == TOMBSTONE else staged
+        return self.committed.get(repo.storage_namespace, self.tree_of(repo, ref.commit_id), key)
+
+    def iterate(
+        self, repo: Repository, ref: ResolvedRef, *, start: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, bytes]]:
+        """(key, value) seen from ``ref`` in key order, ``key >= start`` with ``prefix``."""
+        committed = self.committed.iterate(
+            repo.storage_namespace, self.tree_of(repo, ref.commit_id), start=start, prefix=prefix
+        )
+        tokens = ref.staging_tokens
+        if not tokens:
+            yield from committed
+            return
+        staged = self.staging.iterate(tokens, start=start, prefix=prefix)
+        yield from _overlay(staged, committed)
+
+    def diff_uncommitted(
+        self, repo: Repository, branch_name: str, *, start: str = "", prefix: str = ""
+    ) -> Iterator[Change]:
+        """Staged changes of a branch against its head commit, in key order."""
+        branch = self.refs.get_branch(repo, branch_name)
+        tokens = [branch.staging_token, *branch.sealed_tokens]
+        tree = self.tree_of(repo, branch.commit_id)
+        ns = repo.storage_namespace
+        for key, value in self.staging.iterate(tokens, start=start, prefix=prefix):
+            committed = self.committed.get(ns, tree, key)
+            staged = None if value == TOMBSTONE else value
+            if committed != staged:
+                yield Change(key, change_kind(committed, staged), committed, staged)
+
+    def diff(
+        self, repo: Repository, left_commit: str, right_commit: str, *, start: str = "",
+        prefix: str = "",
+    ) -> Iterator[Change]:
+        """Differences between the trees of two commits, in key order."""
+        ns = repo.storage_namespace
+        for key, left, right in self.committed.diff(
+            ns, self.tree_of(repo, left_commit), self.tree_of(repo, right_commit),
+            start=start, prefix=prefix,
+        ):
+            yield Change(key, change_kind(left, right), left, right)
+
+    def merge_base(self, repo: Repository, left: str, right: str) -> str | None:
+        """Best common ancestor of two commits."""
+        return history.merge_base(self.refs, repo, left, right)
+
+    def log(
+        self, repo: Repository, start: str, *, first_parent: bool = False
+    ) -> Iterator[tuple[str, Commit]]:
+        """History reachable from a commit, newest first."""
+        return history.walk(self.refs, repo, start, first_parent=first_parent)
+
+    # writes -------------------------------------------------------------------------
+
+    def _check_writable(self, repo: Repository) -> None:
+        if repo.read_only:
+            raise ForbiddenError(f"repository {repo.name!r} is read-only")
+
+    def _staged_write(self, repo: Repository, branch_name: str, write: Callable[[str], None]) -> None:
+        """Run ``write(token)`` until it lands in the branch's live staging token.
+
+        If a commit seals the token meanwhile, the write is repeated on the new token, so
+        an acknowledged write is in that commit or still staged: never lost.
+        """
+        self._check_writable(repo)
+        branch = self.refs.get_branch(repo, branch_name)
+        for _ in range(MAX_ATTEMPTS):
+            write(branch.staging_token)
+            after = self.refs.get_branch(repo, branch_name)
+            if after.staging_token == branch.staging_token:
+                return
+            branch = after
+        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+
+    def set(
+        self, repo: Repository, branch_name: str, key: str, value: bytes, *,
+        if_absent: bool = False,
+    ) -> None:
+        """Stage ``value`` for ``key`` on a branch.
+
+        With ``if_absent`` a key that exists raises PreconditionFailedError.
+        """
+        if if_absent:
+            ref = revparse.resolve(self.refs, repo, branch_name)
+            if ref.branch is None:
+                raise NotFoundError(f"branch {branch_name!r} not found")
+            if self.get(repo, ref, key) is not None:
+                raise PreconditionFailedError(f"path {key!r} already exists")
+        self._staged_write(repo, branch_name, lambda token: self.staging.set(token, key, value))
+
+    def set_many(self, repo: Repository, branch_name: str, items: list[tuple[str, bytes]]) -> None:
+        """Stage several values in one transaction."""
+        self._staged_write(repo, branch_name, lambda token: self.staging.set_many(token, items))
+
+    def delete(self, repo: Repository, branch_name: str, key: str) -> None:
+        """Stage the deletion of ``key``; raises NotFoundError when it does not exist."""
+        ref = revparse.resolve(self.refs, repo, branch_name)
+        if ref.branch is None:
+            raise NotFoundError(f"branch {branch_name!r} not found")
+        if self.get(repo, ref, key) is None:
+            raise NotFoundError(f"object {key!r} not found")
+        self._staged_write(repo, branch_name, lambda token: self.staging.set(token, key, TOMBSTONE))
+
+    def delete_many(self, repo: Repository, branch_name: str, keys: list[str]) -> None:
+        """Stage the deletion of several keys (missing ones included) in one transaction."""
+        items = [(k, TOMBSTONE) for k in keys]
+        self._staged_write(repo, branch_name, lambda token: self.staging.set_many(token, items))
+
+    def reset_branch(self, repo: Repository, branch_name: str) -> None:
+        """Drop every uncommitted change of a branch."""
+        self._check_writable(repo)
+        for _ in range(MAX_ATTEMPTS):
+            branch, raw = self.refs.get_branch_record(repo, branch_name)
+            fresh = Branch(branch.commit_id, new_token())
+            if self.refs.swap_branch(repo, branch_name, raw, fresh):
+                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+                return
+        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+
+    def reset_key(self, repo: Repository, branch_name: str, key: str) -> None:
+        """Drop the uncommitted change of one key."""
+        self._check_writable(repo)
+        branch = self.refs.get_branch(repo, branch_name)
+        self.staging.drop_key([branch.staging_token, *branch.sealed_tokens], key)
+
+    def reset_prefix(self, repo: Repository, branch_name: str, prefix: str) -> None:
+        """Drop the uncommitted changes of every key under ``prefix``."""
+        self._check_writable(repo)
+        branch = self.refs.get_branch(repo, branch_name)
+        self.staging.drop_prefix([branch.staging_token, *branch.sealed_tokens], prefix)
+
+    def is_dirty(self, branch: Branch) -> bool:
+        """Whether a branch has staged changes (tombstones of missing keys count)."""
+        return not self.staging.is_empty([branch.staging_token, *branch.sealed_tokens])
+
+    def hard_reset(self, repo: Repository, branch_name: str, ref: str, *, force: bool) -> None:
+        """Point a branch at ``ref``'s commit; refused with staged changes unless ``force``."""
+        self._check_writable(repo)
+        target = self.resolve(repo, ref).commit_id
+        for _ in range(MAX_ATTEMPTS):
+            branch, raw = self.refs.get_branch_record(repo, branch_name)
+            dirty = self.is_dirty(branch)
+            if dirty and not force:
+                raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
+            fresh = Branch(target, new_token()) if dirty else Branch(
+                target, branch.staging_token, branch.sealed_tokens
+            )
+            if self.refs.swap_branch(repo, branch_name, raw, fresh):
+                if dirty:
+                    self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+                return
+        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+
+    # commits ------------------------------------------------------------------------
+
+    def commit(
+        self,
+        repo: Repository,
+        branch_name: str,
+        *,
+        committer: str,
+        message: str,
+        metadata: dict[str, str] | None = None,
+        date: int | None = None,
+        allow_empty: bool = False,
+    ) -> str:
+        """Commit a branch's staged changes; returns the new commit id.
+
+        The live staging token is sealed (a new one takes the writes), the sealed tokens
+        are applied to the head tree, and the branch moves by compare-and-set. A commit
+        racing another retries on top of it.
+        """
+        self._check_writable(repo)
+        ns = repo.storage_namespace
+        for _ in range(MAX_ATTEMPTS):
+            branch, raw = self.refs.get_branch_record(repo, branch_name)
+            sealed = (branch.staging_token, *branch.sealed_tokens)
+            sealing = Branch(branch.commit_id, new_token(), sealed)
+            if not self.refs.swap_branch(repo, branch_name, raw, sealing):
+                continue
+            head = self.refs.get_commit(repo, branch.commit_id)
+            changes = (
+                (key, None if value == TOMBSTONE else value)
+                for key, value in self.staging.iterate(list(sealed))
+            )
+            tree_id = self.committed.apply(ns, head.tree_id, changes)
+            if tree_id == head.tree_id and not allow_empty:
+                self._unseal(repo, branch_name, branch.commit_id, sealed, branch.commit_id)
+                raise NoChangesError(f"commit on branch {branch_name!r}: no changes")
+            commit = Commit(
+                tree_id=tree_id,
+                parents=(branch.commit_id,),
+                committer=committer,
+                message=message,
+                creation_date=date if date is not None else _now(),
+                metadata=tuple(sorted((metadata or {}).items())),
+                generation=head.generation + 1,
+            )
+            commit_id = self.refs.put_commit(repo, commit)
+            if self._unseal(repo, branch_name, branch.commit_id, sealed, commit_id):
+                return commit_id
+        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+
+    def _unseal(
+        self, repo: Repository, branch_name: str, base: str, sealed: tuple[str, ...], target: str
+    ) -> bool:
+        """Move the branch from ``base`` to ``target``, dropping ``sealed`` from it.
+
+        False when the branch moved or was reset meanwhile (the caller retries).
+        """
+        while True:
+            current, raw = self.refs.get_branch_record(repo, branch_name)
+            tail = current.sealed_tokens[len(current.sealed_tokens) - len(sealed) :]
+            if current.commit_id != base or tail != sealed:
+                return False
+            rest = current.sealed_tokens[: len(current.sealed_tokens) - len(sealed)]
+            if self.refs.swap_branch(
+                repo, branch_name, raw, Branch(target, current.staging_token, rest)
+            ):
+                self._retire_tokens(sealed)
+                return True
+
+    def commit_tree(
+        self,
+        repo: Repository,
+        branch_name: str,
+        tree_id: str,
+        *,
+        expected_head: str,
+        committer: str,
+        message: str,
+        metadata: dict[str, str] | None = None,
+        extra_parent: str | None = None,
+        date: int | None = None,
+        require_clean: bool = True,
+        allow_empty: bool = False,
+    ) -> str | None:
+        """Commit a tree computed against ``expected_head`` on top of a branch.
+
+        Returns None when the branch head moved meanwhile (the caller recomputes the
+        tree and tries again). With ``require_clean`` a branch with staged changes is
+        refused (DirtyBranchError).
+        """
+        self._check_writable(repo)
+        for _ in range(MAX_ATTEMPTS):
+            branch, raw = self.refs.get_branch_record(repo, branch_name)
+            if branch.commit_id != expected_head:
+                return None
+            if require_clean and self.is_dirty(branch):
+                raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
+            head = self.refs.get_commit(repo, branch.commit_id)
+            if tree_id == head.tree_id and not allow_empty:
+                raise NoChangesError(f"branch {branch_name!r}: no changes")
+            parents = (branch.commit_id,)
+            generation = head.generation + 1
+            if extra_parent is not None:
+                parents = (branch.commit_id, extra_parent)
+                generation = max(generation, self.refs.get_commit(repo, extra_parent).generation + 1)
+            commit = Commit(
+                tree_id=tree_id,
+                parents=parents,
+                committer=committer,
+                message=message,
+                creation_date=date if date is not None else _now(),
+                metadata=tuple(sorted((metadata or {}).items())),
+                generation=generation,
+            )
+            commit_id = self.refs.put_commit(repo, commit)
+            moved = Branch(commit_id, branch.staging_token, branch.sealed_tokens)
+            if self.refs.swap_branch(repo, branch_name, raw, moved):
+                return commit_id
+        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+
+    # housekeeping -------------------------------------------------------------------
+
+    def _retire_tokens(self, tokens: tuple[str, ...]) -> None:
+        """Schedule staging tokens for deletion after a grace period; drop old ones."""
+        now = time.time()
+        self.kv.set_many(
+            _RETIRED, [(f"{now:017.6f}/{t}".encode(), b"") for t in tokens]
+        )
+        limit = f"{now - SEALED_GRACE_SECONDS:017.6f}".encode()
+        expired = [
+            item.key for item in self.kv.scan(_RETIRED, limit=100) if item.key < limit
+        ]
+        for key in expired:
+            self.staging.drop(key.decode().split("/", 1)[1])
+            self.kv.delete(_RETIRED, key)
+
+
+def _overlay(
+    staged: Iterator[tuple[str, bytes]], committed: Iterator[tuple[str, bytes]]
+) -> Iterator[tuple[str, bytes]]:
+    """Merge staged values over committed ones; tombstones hide keys."""
+    s = next(staged, None)
+    c = next(committed, None)
+    while s is not None or c is not None:
+        if c is None or (s is not None and s[0] <= c[0]):
+            assert s is not None
+            if c is not None and s[0] == c[0]:
+                c = next(committed, None)
+            if s[1] != TOMBSTONE:
+                yield s
+            s = next(staged, None)
+        else:
+            yield c
+            c = next(committed, None)

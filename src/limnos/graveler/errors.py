@@ -1,0 +1,43 @@
+"""Errors of the versioning engine. The API maps each kind to one HTTP status."""
+
+from __future__ import annotations
+
+
+class GravelerError(Exception):
+    """Base class of engine errors; the message is shown to the client."""
+
+
+class NotFoundError(GravelerError):
+    """A repository, branch, tag, commit or object does not exist (404)."""
+
+
+class AlreadyExistsError(GravelerError):
+    """A repository, branch or tag of that name exists already (409)."""
+
+
+class ConflictError(GravelerError):
+    """The operation conflicts with the current state: merge conflicts, lost races (409)."""
+
+
+class ValidationError(GravelerError):
+    """Bad input: a malformed name, ref or argument (400)."""
+
+
+class NoChangesError(ValidationError):
+    """A commit or merge that would change nothing and was not allowed to be empty (400)."""
+
+
+class DirtyBranchError(ValidationError):
+    """The branch has uncommitted changes where the operation needs none (400)."""
+
+
+class ForbiddenError(GravelerError):
+    """The operation is not allowed: read-only repository, default branch deletion (403)."""
+
+
+class PreconditionFailedError(GravelerError):
+    """A conditional write found the path present (412)."""
+
+
+class TooManyRequestsError(GravelerError):
+    """Retries of a contended update ran out (429)."""

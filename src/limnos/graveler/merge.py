@@ -1,0 +1,151 @@
+"""Merge, revert and cherry-pick: three-way merges of committed trees onto a branch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
+from limnos.graveler.errors import TooManyRequestsError, ValidationError
+from limnos.graveler.model import Commit, Repository
+
+STRATEGIES = ("", "dest-wins", "source-wins")
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise ValidationError(
+            f"strategy {strategy!r} is invalid: use 'dest-wins' or 'source-wins'"
+        )
+
+
+def _until_landed(branch_name: str, attempt: Callable[[], str | None]) -> str:
+    """Repeat ``attempt`` (compute a tree against the head, commit it) until it lands."""
+    for _ in range(MAX_ATTEMPTS):
+        commit_id = attempt()
+        if commit_id is not None:
+            return commit_id
+    raise TooManyRequestsError(f"branch {branch_name!r} kept moving, try again")
+
+
+def merge(
+    g: Graveler,
+    repo: Repository,
+    source_ref: str,
+    dest_branch: str,
+    *,
+    committer: str,
+    message: str = "",
+    metadata: dict[str, str] | None = None,
+    strategy: str = "",
+    allow_empty: bool = False,
+    squash: bool = False,
+) -> str:
+    """Merge the committed state of ``source_ref`` into ``dest_branch``; returns the commit.
+
+    Raises MergeConflictError (conflicts), DirtyBranchError (staged changes on the
+    destination) or NoChangesError (nothing to merge, unless ``allow_empty``).
+    """
+    _check_strategy(strategy)
+    source = g.resolve(repo, source_ref).commit_id
+    ns = repo.storage_namespace
+    message = message or f"Merge '{source_ref}' into '{dest_branch}'"
+
+    def attempt() -> str | None:
+        head = g.get_branch(repo, dest_branch).commit_id
+        base = g.merge_base(repo, head, source)
+        base_tree = g.tree_of(repo, base) if base is not None else g.committed.empty_tree(ns)
+        tree = g.committed.merge(
+            ns, base_tree, g.tree_of(repo, head), g.tree_of(repo, source), strategy
+        )
+        return g.commit_tree(
+            repo,
+            dest_branch,
+            tree,
+            expected_head=head,
+            committer=committer,
+            message=message,
+            metadata=metadata,
+            extra_parent=None if squash else source,
+            allow_empty=allow_empty,
+        )
+
+    return _until_landed(dest_branch, attempt)
+
+
+def _parent_tree(g: Graveler, repo: Repository, commit: Commit, parent_number: int, ref: str) -> str:
+    """The tree of the chosen parent (the empty tree for a root commit)."""
+    if len(commit.parents) > 1 and parent_number < 1:
+        raise ValidationError(f"commit {ref!r} is a merge commit: choose a parent_number")
+    if parent_number > max(1, len(commit.parents)):
+        raise ValidationError(f"commit {ref!r} has no parent {parent_number}")
+    if not commit.parents:
+        return g.committed.empty_tree(repo.storage_namespace)
+    return g.tree_of(repo, commit.parents[max(parent_number, 1) - 1])
+
+
+def revert(
+    g: Graveler,
+    repo: Repository,
+    branch_name: str,
+    ref: str,
+    *,
+    committer: str,
+    parent_number: int = 0,
+    allow_empty: bool = False,
+    message: str = "",
+    metadata: dict[str, str] | None = None,
+) -> str:
+    """Commit the inverse of ``ref``'s changes on top of a branch."""
+    target = g.resolve(repo, ref).commit_id
+    commit = g.get_commit(repo, target)
+    parent_tree = _parent_tree(g, repo, commit, parent_number, ref)
+
+    def attempt() -> str | None:
+        head = g.get_branch(repo, branch_name).commit_id
+        tree = g.committed.merge(
+            repo.storage_namespace, commit.tree_id, g.tree_of(repo, head), parent_tree
+        )
+        return g.commit_tree(
+            repo,
+            branch_name,
+            tree,
+            expected_head=head,
+            committer=committer,
+            message=message or f"Revert {ref}",
+            metadata=metadata,
+            allow_empty=allow_empty,
+        )
+
+    return _until_landed(branch_name, attempt)
+
+
+def cherry_pick(
+    g: Graveler,
+    repo: Repository,
+    branch_name: str,
+    ref: str,
+    *,
+    committer: str,
+    parent_number: int = 0,
+) -> str:
+    """Apply ``ref``'s changes on top of a branch as a new commit."""
+    target = g.resolve(repo, ref).commit_id
+    commit = g.get_commit(repo, target)
+    parent_tree = _parent_tree(g, repo, commit, parent_number, ref)
+
+    def attempt() -> str | None:
+        head = g.get_branch(repo, branch_name).commit_id
+        tree = g.committed.merge(
+            repo.storage_namespace, parent_tree, g.tree_of(repo, head), commit.tree_id
+        )
+        return g.commit_tree(
+            repo,
+            branch_name,
+            tree,
+            expected_head=head,
+            committer=committer,
+            message=commit.message,
+            metadata={**commit.metadata_dict, "cherry-picked-from": target},
+        )
+
+    return _until_landed(branch_name, attempt)

@@ -1,0 +1,210 @@
+"""Repositories, branches, tags and commits as records in the metadata store.
+
+Partitions: ``repos`` (name -> Repository), ``namespaces`` (storage namespace ->
+repository name, so one namespace serves one repository), and per repository
+instance ``<instance>/branches``, ``<instance>/tags``, ``<instance>/commits``.
+Branch records change only by compare-and-set.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from limnos.graveler.errors import NotFoundError
+from limnos.graveler.model import Branch, Commit, Repository, Tag, decode, encode
+from limnos.kv.store import MUST_NOT_EXIST, KVStore
+
+REPOS = "repos"
+NAMESPACES = "namespaces"
+
+
+def branches_partition(repo: Repository) -> str:
+    """Partition of a repository's branches."""
+    return f"{repo.instance_id}/branches"
+
+
+def tags_partition(repo: Repository) -> str:
+    """Partition of a repository's tags."""
+    return f"{repo.instance_id}/tags"
+
+
+def commits_partition(repo: Repository) -> str:
+    """Partition of a repository's commits."""
+    return f"{repo.instance_id}/commits"
+
+
+class _LRU:
+    """A small thread-safe LRU for immutable records."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data: OrderedDict[str, Commit] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Commit | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Commit) -> None:
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > self._capacity:
+                self._data.popitem(last=False)
+
+
+class RefStore:
+    """Typed access to the records of repositories and their refs."""
+
+    def __init__(self, kv: KVStore) -> None:
+        self.kv = kv
+        self._commits = _LRU(100_000)
+
+    # repositories -------------------------------------------------------------------
+
+    def get_repository(self, name: str) -> Repository:
+        """The repository named ``name``; raises NotFoundError."""
+        data = self.kv.get(REPOS, name.encode())
+        if data is None:
+            raise NotFoundError(f"repository {name!r} not found")
+        return decode(data, Repository)
+
+    def repository_record(self, name: str) -> tuple[Repository, bytes]:
+        """The repository and its stored bytes (for compare-and-set)."""
+        data = self.kv.get(REPOS, name.encode())
+        if data is None:
+            raise NotFoundError(f"repository {name!r} not found")
+        return decode(data, Repository), data
+
+    def list_repositories(self, start: str = "", prefix: str = "") -> Iterator[Repository]:
+        """Repositories in name order with ``name >= start``."""
+        for item in self.kv.scan(REPOS, start=start.encode(), prefix=prefix.encode()):
+            yield decode(item.value, Repository)
+
+    def insert_repository(self, repo: Repository) -> bool:
+        """Create the record; False when the name is taken."""
+        return self.kv.set_if(REPOS, repo.name.encode(), encode(repo), MUST_NOT_EXIST)
+
+    def update_repository(self, old: bytes, repo: Repository) -> bool:
+        """Compare-and-set a repository record."""
+        return self.kv.set_if(REPOS, repo.name.encode(), encode(repo), old)
+
+    def delete_repository(self, repo: Repository) -> None:
+        """Remove the repository record and every record of its instance."""
+        self.kv.delete(REPOS, repo.name.encode())
+        self.delete_repository_instance(repo)
+
+    def delete_repository_instance(self, repo: Repository) -> None:
+        """Remove the branches, tags and commits of one repository instance."""
+        for partition in (branches_partition(repo), tags_partition(repo), commits_partition(repo)):
+            self.kv.delete_prefix(partition)
+
+    def claim_namespace(self, namespace: str, repo_name: str) -> bool:
+        """Reserve a storage namespace for a repository; False when another holds it."""
+        key = namespace.rstrip("/").encode()
+        if self.kv.set_if(NAMESPACES, key, repo_name.encode(), MUST_NOT_EXIST):
+            return True
+        return self.kv.get(NAMESPACES, key) == repo_name.encode()
+
+    def release_namespace(self, namespace: str, repo_name: str) -> None:
+        """Free a storage namespace held by ``repo_name``."""
+        self.kv.delete_if(NAMESPACES, namespace.rstrip("/").encode(), repo_name.encode())
+
+    # branches -----------------------------------------------------------------------
+
+    def get_branch_record(self, repo: Repository, name: str) -> tuple[Branch, bytes]:
+        """The branch and its stored bytes; raises NotFoundError."""
+        data = self.kv.get(branches_partition(repo), name.encode())
+        if data is None:
+            raise NotFoundError(f"branch {name!r} not found")
+        return decode(data, Branch), data
+
+    def get_branch(self, repo: Repository, name: str) -> Branch:
+        """The branch named ``name``; raises NotFoundError."""
+        return self.get_branch_record(repo, name)[0]
+
+    def find_branch(self, repo: Repository, name: str) -> Branch | None:
+        """The branch named ``name`` or None."""
+        data = self.kv.get(branches_partition(repo), name.encode())
+        return None if data is None else decode(data, Branch)
+
+    def insert_branch(self, repo: Repository, name: str, branch: Branch) -> bool:
+        """Create a branch; False when the name is taken."""
+        return self.kv.set_if(branches_partition(repo), name.encode(), branch.encode(), MUST_NOT_EXIST)
+
+    def swap_branch(self, repo: Repository, name: str, old: bytes, new: Branch) -> bool:
+        """Compare-and-set a branch: the only way a branch moves."""
+        return self.kv.set_if(branches_partition(repo), name.encode(), new.encode(), old)
+
+    def delete_branch(self, repo: Repository, name: str, old: bytes) -> bool:
+        """Remove a branch if it is still as read."""
+        return self.kv.delete_if(branches_partition(repo), name.encode(), old)
+
+    def list_branches(
+        self, repo: Repository, start: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, Branch]]:
+        """Branches in name order with ``name >= start``."""
+        for item in self.kv.scan(branches_partition(repo), start=start.encode(), prefix=prefix.encode()):
+            yield item.key.decode(), decode(item.value, Branch)
+
+    # tags ---------------------------------------------------------------------------
+
+    def find_tag(self, repo: Repository, name: str) -> Tag | None:
+        """The tag named ``name`` or None."""
+        data = self.kv.get(tags_partition(repo), name.encode())
+        return None if data is None else decode(data, Tag)
+
+    def insert_tag(self, repo: Repository, name: str, tag: Tag) -> bool:
+        """Create a tag; False when it exists."""
+        return self.kv.set_if(tags_partition(repo), name.encode(), encode(tag), MUST_NOT_EXIST)
+
+    def delete_tag(self, repo: Repository, name: str) -> None:
+        """Remove a tag."""
+        self.kv.delete(tags_partition(repo), name.encode())
+
+    def list_tags(
+        self, repo: Repository, start: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, Tag]]:
+        """Tags in name order with ``name >= start``."""
+        for item in self.kv.scan(tags_partition(repo), start=start.encode(), prefix=prefix.encode()):
+            yield item.key.decode(), decode(item.value, Tag)
+
+    # commits ------------------------------------------------------------------------
+
+    def put_commit(self, repo: Repository, commit: Commit) -> str:
+        """Store a commit (idempotent: the id is its content hash) and return its id."""
+        commit_id = commit.compute_id()
+        self.kv.set(commits_partition(repo), commit_id.encode(), commit.encode())
+        self._commits.put(f"{repo.instance_id}/{commit_id}", commit)
+        return commit_id
+
+    def find_commit(self, repo: Repository, commit_id: str) -> Commit | None:
+        """The commit with this full id, or None."""
+        cache_key = f"{repo.instance_id}/{commit_id}"
+        commit = self._commits.get(cache_key)
+        if commit is not None:
+            return commit
+        data = self.kv.get(commits_partition(repo), commit_id.encode())
+        if data is None:
+            return None
+        commit = decode(data, Commit)
+        self._commits.put(cache_key, commit)
+        return commit
+
+    def get_commit(self, repo: Repository, commit_id: str) -> Commit:
+        """The commit with this full id; raises NotFoundError."""
+        commit = self.find_commit(repo, commit_id)
+        if commit is None:
+            raise NotFoundError(f"commit {commit_id!r} not found")
+        return commit
+
+    def commits_with_prefix(self, repo: Repository, prefix: str, limit: int = 2) -> list[str]:
+        """Ids of commits starting with ``prefix`` (at most ``limit``)."""
+        return [
+            item.key.decode()
+            for item in self.kv.scan(commits_partition(repo), prefix=prefix.encode(), limit=limit)
+        ]

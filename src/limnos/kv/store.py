@@ -1,0 +1,109 @@
+"""The metadata store interface: partitioned, ordered keys with compare-and-set.
+
+Every record lives in a *partition* (a string, e.g. ``repo:<instance>:branches``)
+under a byte-string key. Scans return keys in byte order. All mutations that must
+not lose a concurrent update go through :meth:`KVStore.set_if`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+class KVError(Exception):
+    """Base class of metadata store failures."""
+
+
+class KVUnavailableError(KVError):
+    """The store could not be reached after retrying; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class KVItem:
+    """One record returned by a scan."""
+
+    key: bytes
+    value: bytes
+
+
+class _MustNotExist:
+    """Predicate for :meth:`KVStore.set_if`: succeed only when the key is absent."""
+
+    _instance: _MustNotExist | None = None
+
+    def __new__(cls) -> _MustNotExist:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MUST_NOT_EXIST"
+
+
+MUST_NOT_EXIST = _MustNotExist()
+
+
+class KVStore(ABC):
+    """A transactional, ordered key-value store shared by every server process."""
+
+    @abstractmethod
+    def get(self, partition: str, key: bytes) -> bytes | None:
+        """Return the value under ``key``, or ``None`` when absent."""
+
+    @abstractmethod
+    def get_many(self, partition: str, keys: list[bytes]) -> dict[bytes, bytes]:
+        """Return the present values among ``keys``."""
+
+    @abstractmethod
+    def set(self, partition: str, key: bytes, value: bytes) -> None:
+        """Write ``value`` under ``key`` unconditionally."""
+
+    @abstractmethod
+    def set_many(self, partition: str, items: list[tuple[bytes, bytes]]) -> None:
+        """Write several records in one transaction."""
+
+    @abstractmethod
+    def set_if(
+        self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist
+    ) -> bool:
+        """Compare-and-set: write only if the current value equals ``expected``.
+
+        ``expected`` may be :data:`MUST_NOT_EXIST`. Returns whether the write happened.
+        """
+
+    @abstractmethod
+    def delete(self, partition: str, key: bytes) -> None:
+        """Remove ``key``; absent keys are ignored."""
+
+    @abstractmethod
+    def delete_if(self, partition: str, key: bytes, expected: bytes) -> bool:
+        """Remove ``key`` only if its value equals ``expected``."""
+
+    @abstractmethod
+    def delete_prefix(self, partition: str, prefix: bytes = b"") -> None:
+        """Remove every key of ``partition`` that starts with ``prefix``."""
+
+    @abstractmethod
+    def scan(
+        self,
+        partition: str,
+        *,
+        start: bytes = b"",
+        prefix: bytes = b"",
+        limit: int | None = None,
+    ) -> Iterator[KVItem]:
+        """Yield records with ``key >= start`` and the given prefix, in key order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+def prefix_upper_bound(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
