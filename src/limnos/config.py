@@ -56,7 +56,7 @@ KEYS: dict[str, tuple[type, Any]] = {
     "installation.secret_access_key": (str, ""),
     "committed.local_cache.dir": (str, str(DEFAULT_DATA_DIR / "data" / "cache")),
     "committed.local_cache.size_bytes": (int, 1 << 30),
-    "committed.memory_cache.size_bytes": (int, 256 << 20),
+    "committed.memory_cache.size_bytes": (int, 512 << 20),
     "gateways.s3.domain_name": (str, "s3.local.lakefs.io"),
     "gateways.s3.region": (str, "us-east-1"),
 }

@@ -164,43 +164,55 @@ class ObjectStorage:
 
 
 class WriteBatch:
-    """Range writes of one operation, run concurrently and awaited together."""
+    """The new ranges of one operation, encoded, hashed and written on the writer threads.
+
+    Hashing releases the GIL, so with the writer threads it overlaps the
+    caller's merging and cutting of the next ranges instead of waiting on it.
+    """
 
     def __init__(self, storage: ObjectStorage, namespace: str) -> None:
         self.storage = storage
         self.namespace = namespace
-        self._pending: deque[Future[None]] = deque()
-        self._submitted: set[str] = set()
-        # Bound the bytes waiting in the queue during bulk loads.
-        self._max_pending = max(2, 4 * storage.write_workers)
+        self._inflight: deque[Future[RangeInfo]] = deque()
+        # Bounds the entries held by queued jobs during bulk loads.
+        self._max_inflight = max(2, 4 * storage.write_workers)
 
-    def store_range(self, keys: list[str], values: list[bytes]) -> RangeInfo:
-        """Encode a range, cache it, schedule its write and describe it."""
+    def store_range(self, keys: list[str], values: list[bytes]) -> RangeInfo | Future[RangeInfo]:
+        """Store a range of sorted ``keys`` and their ``values`` (lists it takes over).
+
+        Returns its description, or a future of it; pass what this returns
+        to :meth:`resolve`.
+        """
+        if self.storage.write_workers <= 1:
+            return self._store(keys, values)
+        inflight = self._inflight
+        while inflight and (inflight[0].done() or len(inflight) >= self._max_inflight):
+            inflight.popleft().exception()  # wait only; errors surface in resolve()
+        future = self.storage.pool().submit(self._store, keys, values)
+        inflight.append(future)
+        return future
+
+    def _store(self, keys: list[str], values: list[bytes]) -> RangeInfo:
         data = encode_range(keys, values)
         oid = object_id(data)
-        info = RangeInfo(oid, keys[0], keys[-1], len(keys), len(data))
         rng = Range(keys, values)
         self.storage.memory.put(oid, rng, rng.memory_size(len(data)))
-        self._write(oid, data)
-        return info
+        self.storage.write_object(self.namespace, oid, data)
+        return RangeInfo(oid, keys[0], keys[-1], len(keys), len(data))
 
-    def _write(self, oid: str, data: bytes) -> None:
-        if oid in self._submitted or self.storage.is_known(self.namespace, oid):
-            return
-        self._submitted.add(oid)
-        if self.storage.write_workers <= 1:
-            self.storage.write_object(self.namespace, oid, data)
-            return
-        while len(self._pending) >= self._max_pending:
-            self._pending.popleft().result()
-        self._pending.append(self.storage.pool().submit(self.storage.write_object, self.namespace, oid, data))
-
-    def wait(self) -> None:
-        """Wait for every scheduled write; re-raises the first failure."""
+    def resolve(self, ranges: list[RangeInfo | Future[RangeInfo]]) -> list[RangeInfo]:
+        """Wait for every pending store; the descriptions. Re-raises the first failure."""
+        out: list[RangeInfo] = []
         first: BaseException | None = None
-        while self._pending:
-            err = self._pending.popleft().exception()
-            if err is not None and first is None:
-                first = err
+        for item in ranges:
+            if isinstance(item, RangeInfo):
+                out.append(item)
+                continue
+            err = item.exception()  # waits, so that nothing is left running on failure
+            if err is not None:
+                first = first or err
+            else:
+                out.append(item.result())
         if first is not None:
             raise first
+        return out

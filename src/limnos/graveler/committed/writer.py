@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 from limnos.graveler.committed.chunking import find_cuts, hash_boundaries
 from limnos.graveler.committed.rangefile import RangeInfo
@@ -20,7 +21,7 @@ class RangeWriter:
 
     def __init__(self, batch: WriteBatch) -> None:
         self.batch = batch
-        self.ranges: list[RangeInfo] = []
+        self.ranges: list[RangeInfo | Future[RangeInfo]] = []
         self._keys: list[str] = []
         self._values: list[bytes] = []
 
@@ -68,5 +69,4 @@ class RangeWriter:
         if self._keys:
             self.ranges.append(self.batch.store_range(self._keys, self._values))
             self._keys, self._values = [], []
-        self.batch.wait()
-        return self.ranges
+        return self.batch.resolve(self.ranges)
