@@ -8,6 +8,7 @@ key raises :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,24 @@ KEYS: dict[str, tuple[type, Any]] = {
 }
 
 DATABASE_TYPES = ("local", "postgres")
-BLOCKSTORE_TYPES = ("local", "mem")
+BLOCKSTORE_TYPES = ("local", "s3", "mem")
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(key: str, text: str) -> float:
+    """Seconds of a Go-style duration such as ``15m``, ``1h30m`` or ``500ms``."""
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if not text or pos != len(text):
+        raise ConfigError(f"configuration key {key}: expected a duration like 15m, got {text!r}")
+    return total
 
 
 def _env_name(key: str) -> str:
@@ -194,10 +212,11 @@ def _validate(values: dict[str, Any]) -> None:
             f"configuration key database.type: unknown type {values['database.type']!r} "
             f"(use one of {', '.join(DATABASE_TYPES)})"
         )
-    if values["database.type"] == "postgres":
-        raise ConfigError(
-            "configuration key database.type: 'postgres' is not available in this version"
-        )
+    if values["database.type"] == "postgres" and not values["database.postgres.connection_string"]:
+        raise ConfigError("configuration key database.postgres.connection_string is required")
+    for key in ("database.postgres.connection_max_lifetime", "blockstore.s3.pre_signed_expiry",
+                "auth.login_duration"):
+        parse_duration(key, values[key])
     if values["blockstore.type"] not in BLOCKSTORE_TYPES:
         raise ConfigError(
             f"configuration key blockstore.type: unknown type {values['blockstore.type']!r} "

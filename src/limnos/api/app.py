@@ -104,7 +104,12 @@ def create_app(services: Services) -> Starlette:
     """The application serving ``services``."""
     app = Starlette(
         routes=[Mount("/api/v1", routes=api_routes())],
+        # Known errors get their own entries: a handler registered only for Exception
+        # runs in Starlette's outermost middleware, which re-raises after answering, and
+        # the server then drops the keep-alive connection.
         exception_handlers={
+            ApiError: _handle_error,
+            **{kind: _handle_error for kind, _ in _STATUS},
             Exception: _handle_error,
             404: _not_found,
             405: _method_not_allowed,

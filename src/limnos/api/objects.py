@@ -1,3 +1,662 @@
-"""(being written)"""
+"""Objects: read (with ranges), upload (streamed), stat, list, delete, copy, user metadata."""
 
-routes: list = []
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from email.utils import formatdate
+from typing import Any
+
+import msgspec
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from limnos.api.common import (
+    ApiError,
+    json_response,
+    no_content,
+    page_amount,
+    paginated,
+    query_bool,
+    query_required,
+    query_str,
+    read_json,
+    repository,
+    resolve_ref,
+    services,
+)
+from limnos.block.adapter import CHUNK_SIZE, BlockWriter, ObjectNotFoundError, PutResult, join_uri
+from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
+from limnos.catalog.entry import Entry
+from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
+from limnos.graveler.model import Repository
+from limnos.graveler.names import check_path
+from limnos.graveler.revparse import ResolvedRef
+
+MAX_DELETE_PATHS = 1000
+# Uploaded bytes are handed to storage in batches of this size, so that a small object
+# costs one trip to a worker thread and a large one a bounded amount of memory.
+WRITE_BATCH = 1024 * 1024
+
+# The contract's pattern for the Range header; anything else is a malformed request (400),
+# while a well-formed range that cannot be served is 416.
+_RANGE_SYNTAX = re.compile(r"^bytes=((\d*-\d*,? ?)+)$")
+_META_PREFIX = "x-lakefs-meta-"
+_INTERNAL_PREFIX = "x-lakefs-internal-"
+_INTERNAL_KEY_PREFIX = "::lakefs::"
+_PRESIGN_UNSUPPORTED = "presigned URLs are not supported by this blockstore"
+_RANGE_NOT_SATISFIABLE = "Requested Range Not Satisfiable"
+# Content types a browser may show inline; everything else is served as an attachment.
+_INLINE_TYPES = frozenset(
+    {
+        "image/jpeg", "image/jpg", "image/png", "image/gif", "image/webp", "image/svg+xml",
+        "application/pdf", "text/plain", "text/markdown", "text/x-markdown", "text/html",
+        "text/css", "text/javascript", "application/javascript", "application/json",
+        "application/xml", "text/xml", "video/mp4", "video/webm", "audio/mpeg",
+    }
+)
+
+
+class PathList(msgspec.Struct):
+    """The contract's PathList: the paths of a bulk delete."""
+
+    paths: list[str]
+
+
+class ObjectCopyCreation(msgspec.Struct):
+    """The contract's ObjectCopyCreation: the source of a copy."""
+
+    src_path: str
+    src_ref: str | None = None
+    force: bool = False
+    shallow: bool = False
+
+
+class UpdateObjectUserMetadata(msgspec.Struct):
+    """The contract's UpdateObjectUserMetadata: the complete new user metadata."""
+
+    set_: dict[str, str] = msgspec.field(name="set")
+
+
+# response bodies -----------------------------------------------------------------------
+
+
+def object_stats(repo: Repository, path: str, entry: Entry, *, with_metadata: bool = True) -> dict[str, Any]:
+    """The contract's ObjectStats of an object; ``metadata`` is present only with ``with_metadata``."""
+    body: dict[str, Any] = {
+        "path": path,
+        "path_type": "object",
+        "physical_address": entry.physical_address(repo.storage_namespace),
+        "checksum": entry.checksum,
+        "size_bytes": entry.size,
+        "mtime": entry.mtime,
+        "content_type": entry.content_type,
+    }
+    if with_metadata:
+        body["metadata"] = entry.user_metadata
+    return body
+
+
+def common_prefix_stats(path: str) -> dict[str, Any]:
+    """The contract's ObjectStats of a common prefix, with the empty required fields lakeFS sends."""
+    return {"path": path, "path_type": "common_prefix", "physical_address": "", "checksum": "", "mtime": 0}
+
+
+# request helpers -----------------------------------------------------------------------
+
+
+def _writable(repo: Repository, force: bool) -> Repository:
+    """The repository as the write should see it: ``force`` lets a write through a read-only flag."""
+    if force and repo.read_only:
+        return msgspec.structs.replace(repo, read_only=False)
+    return repo
+
+
+def _branch(request: Request, repo: Repository) -> tuple[str, ResolvedRef]:
+    """The branch named by the ``branch`` path parameter, as a ref that sees its staging area.
+
+    Only a plain branch name is accepted: tags, commits and expressions such as ``main@``
+    cannot be written to, and answer 404 like any missing branch.
+    """
+    name: str = request.path_params["branch"]
+    branch = services(request).graveler.get_branch(repo, name)
+    return name, ResolvedRef(branch.commit_id, name, branch)
+
+
+def _object_path(request: Request, name: str = "path") -> str:
+    """The required object path query parameter, validated."""
+    path = query_required(request, name)
+    check_path(path)
+    return path
+
+
+def _check_no_presign(request: Request) -> None:
+    """Reject ``presign=true``: this blockstore cannot hand out presigned URLs (400, as lakeFS does)."""
+    if query_bool(request, "presign"):
+        raise ApiError(400, _PRESIGN_UNSUPPORTED)
+
+
+def _user_metadata_headers(request: Request) -> dict[str, str]:
+    """User metadata from ``X-Lakefs-Meta-*`` headers (keys lower-cased, as lakeFS stores them),
+    and internal metadata from ``X-Lakefs-Internal-*`` under the ``::lakefs::`` key prefix."""
+    metadata: dict[str, str] = {}
+    for name, value in request.headers.items():
+        # Header names arrive lower-cased; the first of repeated headers wins, as in lakeFS.
+        if name.startswith(_META_PREFIX):
+            metadata.setdefault(name[len(_META_PREFIX):], value)
+        elif name.startswith(_INTERNAL_PREFIX):
+            metadata.setdefault(_INTERNAL_KEY_PREFIX + name[len(_INTERNAL_PREFIX):], value)
+    return metadata
+
+
+def _upload_if_absent(request: Request) -> bool:
+    """Whether the upload is conditional on the path being absent (``If-None-Match: *``).
+
+    Only ``*`` is supported for If-None-Match, and If-Match not at all, as in lakeFS; since
+    no client input may produce a 5xx here, the refusal is a 400 (lakeFS's earlier answer)
+    rather than the 501 of later lakeFS versions.
+    """
+    if_match = request.headers.get("if-match")
+    if_none_match = request.headers.get("if-none-match")
+    if if_match is not None:
+        raise ApiError(400, "If-Match is not supported on upload; use If-None-Match: *")
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() != "*":
+        raise ApiError(400, "unsupported value for If-None-Match: only '*' is supported")
+    return True
+
+
+def _etag(entry: Entry) -> str:
+    # Checksums recorded from some stores arrive quoted already; never quote twice.
+    checksum = entry.checksum
+    return checksum if checksum.startswith('"') else f'"{checksum}"'
+
+
+def _etag_matches(header: str, entry: Entry) -> bool:
+    """Whether an If-None-Match header names the entry's ETag (quoted or not, weak or strong)."""
+    for candidate in header.split(","):
+        tag = candidate.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag.strip('"') == entry.checksum.strip('"'):
+            return True
+    return False
+
+
+class RangeNotSatisfiableError(Exception):
+    """A well-formed Range header that cannot be served (416)."""
+
+
+def parse_range(header: str, size: int) -> tuple[int, int]:
+    """The inclusive byte offsets ``(first, last)`` a Range header asks of an object of ``size`` bytes.
+
+    Follows the single-range rules lakeFS serves: ``bytes=a-b`` (``b`` clipped to the end),
+    ``bytes=a-`` and suffix ranges ``bytes=-n``. A header outside the contract's syntax is
+    a 400; several ranges, ``a > b``, or a range starting past the end raise
+    RangeNotSatisfiableError.
+    """
+    if not _RANGE_SYNTAX.match(header):
+        raise ApiError(400, f"invalid Range header {header!r}: expected bytes=<first>-<last>")
+    spec = header[len("bytes="):]
+    if "," in spec:
+        raise RangeNotSatisfiableError("multiple ranges are not supported")
+    first_text, _, last_text = (part.strip() for part in spec.partition("-"))
+    try:
+        if not first_text and not last_text:
+            raise RangeNotSatisfiableError("empty range")
+        if not first_text:
+            suffix = int(last_text)
+            if suffix == 0 or size == 0:
+                raise RangeNotSatisfiableError("empty suffix range")
+            return max(0, size - suffix), size - 1
+        first = int(first_text)
+        last = int(last_text) if last_text else size - 1
+    except ValueError:
+        # Only digit strings reach int(); this is a number too long to convert.
+        raise RangeNotSatisfiableError("range offsets are too large") from None
+    if first > last and last_text:
+        raise RangeNotSatisfiableError("range starts after it ends")
+    if first >= size:
+        raise RangeNotSatisfiableError("range starts past the end of the object")
+    return first, min(last, size - 1)
+
+
+def _range_not_satisfiable(size: int, *, head: bool) -> Response:
+    # Content-Range tells the client the object's size (clients use it to stop reading at the end).
+    headers = {"Content-Range": f"bytes */{size}"}
+    if head:
+        return Response(status_code=416, headers=headers)
+    return json_response({"message": _RANGE_NOT_SATISFIABLE}, 416, headers)
+
+
+def _object_headers(entry: Entry) -> dict[str, str]:
+    """Headers describing an object, shared by GET, HEAD and 304 answers."""
+    return {
+        "ETag": _etag(entry),
+        "Last-Modified": formatdate(entry.mtime, usegmt=True),
+        "Accept-Ranges": "bytes",
+        # Object bytes are private data: no caching by browsers or proxies on the way.
+        "Cache-Control": "no-store, must-revalidate",
+        "Expires": "0",
+    }
+
+
+def _open(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> Iterator[bytes]:
+    try:
+        return catalog.open(repo, entry, start, end)
+    except ObjectNotFoundError:
+        # The entry exists but its bytes are gone from storage: lakeFS answers 410.
+        raise ApiError(410, f"the data of object at {entry.address!r} is missing from storage") from None
+
+
+def _read_small(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> bytes:
+    return b"".join(_open(catalog, repo, entry, start, end))
+
+
+# reads ---------------------------------------------------------------------------------
+
+
+async def get_object(request: Request) -> Response:
+    """getObject and headObject: the bytes of an object (or only its headers), optionally a range."""
+    head = request.method == "HEAD"
+    svc = services(request)
+    repo = repository(request)
+    ref = resolve_ref(request, repo, request.path_params["ref"])
+    path = _object_path(request)
+    entry = svc.catalog.stat(repo, ref, path)
+    headers = _object_headers(entry)
+    if not head:
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and _etag_matches(if_none_match, entry):
+            return Response(status_code=304, headers=headers)
+        _check_no_presign(request)
+    headers["Content-Type"] = entry.content_type
+    status = 200
+    first, last = 0, entry.size - 1
+    range_header = request.headers.get("range")
+    if range_header is not None:
+        try:
+            first, last = parse_range(range_header, entry.size)
+        except RangeNotSatisfiableError:
+            return _range_not_satisfiable(entry.size, head=head)
+        status = 206
+        headers["Content-Range"] = f"bytes {first}-{last}/{entry.size}"
+    length = last - first + 1
+    headers["Content-Length"] = str(length)
+    if head:
+        return Response(status_code=status, headers=headers)
+    disposition = "inline" if entry.content_type in _INLINE_TYPES else "attachment"
+    headers.update(
+        {
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "SAMEORIGIN",
+            "Content-Security-Policy": "default-src 'none'",
+        }
+    )
+    if length <= CHUNK_SIZE:
+        # One trip to a worker thread reads a small object whole.
+        data = await run_in_threadpool(_read_small, svc.catalog, repo, entry, first, last + 1)
+        return Response(data, status_code=status, headers=headers)
+    chunks = await run_in_threadpool(_open, svc.catalog, repo, entry, first, last + 1)
+    return StreamingResponse(chunks, status_code=status, headers=headers)
+
+
+async def stat_object(request: Request) -> Response:
+    """statObject: the ObjectStats of one object."""
+    repo = repository(request)
+    ref = resolve_ref(request, repo, request.path_params["ref"])
+    path = _object_path(request)
+    with_metadata = query_bool(request, "user_metadata", True)
+    entry = services(request).catalog.stat(repo, ref, path)
+    _check_no_presign(request)
+    body = object_stats(repo, path, entry)
+    if not with_metadata:
+        # lakeFS always sends the metadata field, empty when it was not asked for.
+        body["metadata"] = {}
+    return json_response(body)
+
+
+async def list_objects(request: Request) -> Response:
+    """listObjects: a page of objects and common prefixes under a prefix."""
+    repo = repository(request)
+    ref = resolve_ref(request, repo, request.path_params["ref"])
+    amount = page_amount(request)
+    prefix = query_str(request, "prefix")
+    delimiter = query_str(request, "delimiter")
+    after = query_str(request, "after")
+    with_metadata = query_bool(request, "user_metadata", True)
+    _check_no_presign(request)
+    page, has_more = services(request).catalog.list(
+        repo, ref, prefix=prefix, delimiter=delimiter, after=after, amount=amount
+    )
+    results: list[dict[str, Any]] = []
+    for item in page:
+        if item.value is None:
+            results.append(common_prefix_stats(item.path))
+        else:
+            # As lakeFS: the metadata field appears only for objects that have some.
+            shown = with_metadata and bool(item.value.metadata)
+            results.append(object_stats(repo, item.path, item.value, with_metadata=shown))
+    next_offset = results[-1]["path"] if results else ""
+    return json_response(paginated(results, has_more, next_offset))
+
+
+async def get_underlying_properties(request: Request) -> Response:
+    """getUnderlyingProperties: storage properties of an object's bytes (no storage classes here)."""
+    repo = repository(request)
+    ref = resolve_ref(request, repo, request.path_params["ref"])
+    services(request).catalog.stat(repo, ref, _object_path(request))
+    return json_response({"storage_class": None})
+
+
+# uploads -------------------------------------------------------------------------------
+
+
+class _BodySink:
+    """Receives an upload's bytes and writes them to storage in batches, off the event loop.
+
+    The storage writer is created with the first batch, so an object smaller than a batch
+    is created, written and committed in a single worker-thread call.
+    """
+
+    def __init__(self, catalog: Catalog, repo: Repository) -> None:
+        self.catalog = catalog
+        self.repo = repo
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.address = ""
+        self.writer: BlockWriter | None = None
+
+    async def add(self, data: bytes) -> None:
+        """Accept the next bytes of the object."""
+        if not data:
+            return
+        self.pending.append(data)
+        self.pending_size += len(data)
+        if self.pending_size >= WRITE_BATCH:
+            await run_in_threadpool(self._flush)
+
+    def _flush(self) -> None:
+        if self.writer is None:
+            self.address, self.writer = self.catalog.writer(self.repo)
+        if self.pending:
+            data = b"".join(self.pending)
+            self.pending.clear()
+            self.pending_size = 0
+            self.writer.write(data)
+
+    def _commit(self) -> PutResult:
+        self._flush()
+        assert self.writer is not None
+        return self.writer.commit()
+
+    async def commit(self) -> PutResult:
+        """Make the object durable at :attr:`address`."""
+        return await run_in_threadpool(self._commit)
+
+    async def abort(self) -> None:
+        """Discard whatever was written."""
+        self.pending.clear()
+        if self.writer is not None:
+            await run_in_threadpool(self.writer.abort)
+
+
+async def _receive_raw(request: Request, sink: _BodySink) -> None:
+    async for chunk in request.stream():
+        await sink.add(chunk)
+
+
+class _ContentPart:
+    """State of a streamed multipart/form-data body: finds the part named ``content``.
+
+    Parser callbacks only collect; the caller drains :attr:`data` after each parser write,
+    so at most one received chunk of the file is held in memory at a time.
+    """
+
+    def __init__(self) -> None:
+        self.header_name = bytearray()
+        self.header_value = bytearray()
+        self.headers: dict[str, str] = {}
+        self.in_content = False
+        self.found = False
+        self.complete = False
+        self.content_type = ""
+        self.data: list[bytes] = []
+
+    def callbacks(self) -> dict[str, Callable[..., None]]:
+        """The parser callbacks feeding this state."""
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self) -> None:
+        self.headers = {}
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        name = self.header_name.decode("latin-1").strip().lower()
+        self.headers[name] = self.header_value.decode("latin-1").strip()
+        self.header_name.clear()
+        self.header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get("content-disposition", ""))
+        # Only the first part named "content" is the file, as in lakeFS.
+        if options.get(b"name") == b"content" and not self.found:
+            self.found = True
+            self.in_content = True
+            self.content_type = self.headers.get("content-type", "")
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.in_content:
+            self.data.append(bytes(data[start:end]))
+
+    def _part_end(self) -> None:
+        if self.in_content:
+            self.in_content = False
+            self.complete = True
+
+
+async def _receive_multipart(request: Request, sink: _BodySink, boundary: bytes) -> str:
+    """Stream the ``content`` part of a multipart body into ``sink``; its content type."""
+    state = _ContentPart()
+    try:
+        parser = MultipartParser(boundary, callbacks=state.callbacks())  # type: ignore[arg-type]
+    except FormParserError as err:
+        raise ApiError(400, f"invalid multipart boundary: {err}") from None
+    async for chunk in request.stream():
+        try:
+            parser.write(chunk)
+        except FormParserError as err:
+            raise ApiError(400, f"malformed multipart body: {err}") from None
+        for data in state.data:
+            await sink.add(data)
+        state.data.clear()
+        if state.complete:
+            # The rest of the body is not needed; the server discards it.
+            break
+    if not state.found:
+        raise ApiError(400, "multipart upload is missing the 'content' part")
+    if not state.complete:
+        raise ApiError(400, "multipart body ended before the 'content' part was complete")
+    return state.content_type
+
+
+async def upload_object(request: Request) -> Response:
+    """uploadObject: stream the request body into storage and stage it at ``path``.
+
+    The deprecated ``storageClass`` parameter is accepted and has no effect: the stores
+    behind Limnos have no storage classes to choose from.
+    """
+    svc = services(request)
+    repo = _writable(repository(request), query_bool(request, "force"))
+    branch_name, branch_ref = _branch(request, repo)
+    path = _object_path(request)
+    if_absent = _upload_if_absent(request)
+    # Refuse before receiving any byte when the path is taken; the staging write checks again.
+    if if_absent and svc.catalog.find(repo, branch_ref, path) is not None:
+        raise ApiError(412, "path already exists")
+    metadata = _user_metadata_headers(request)
+    request_type = request.headers.get("content-type", "")
+    media_type, options = parse_options_header(request_type)
+
+    sink = _BodySink(svc.catalog, repo)
+    try:
+        if media_type == b"multipart/form-data":
+            boundary = options.get(b"boundary")
+            if not boundary:
+                raise ApiError(400, "multipart/form-data body without a boundary")
+            content_type = await _receive_multipart(request, sink, boundary)
+        else:
+            await _receive_raw(request, sink)
+            content_type = request_type
+        stored = await sink.commit()
+    except ClientDisconnect:
+        await sink.abort()
+        raise ApiError(400, "the client disconnected before the body was complete") from None
+    except BaseException:
+        await sink.abort()
+        raise
+    try:
+        entry = svc.catalog.link(
+            repo, branch_name, path, sink.address, stored,
+            content_type=content_type or DEFAULT_CONTENT_TYPE, metadata=metadata, if_absent=if_absent,
+        )
+    except BaseException:
+        # Nothing points at the bytes: remove them rather than leave garbage behind.
+        await run_in_threadpool(svc.block.delete, join_uri(repo.storage_namespace, sink.address))
+        raise
+    return json_response(object_stats(repo, path, entry), 201)
+
+
+async def upload_object_preflight(request: Request) -> Response:
+    """uploadObjectPreflight: 204 when an upload to ``path`` of the branch may be attempted."""
+    repo = repository(request)
+    _branch(request, repo)
+    _object_path(request)
+    return no_content()
+
+
+# deletes, copies, metadata -------------------------------------------------------------
+
+
+async def delete_object(request: Request) -> Response:
+    """deleteObject: stage the deletion of one object; a missing object is not an error."""
+    svc = services(request)
+    repo = _writable(repository(request), query_bool(request, "force"))
+    branch_name, branch_ref = _branch(request, repo)
+    path = _object_path(request)
+    query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
+    if svc.catalog.find(repo, branch_ref, path) is None:
+        # The contract: deleting a missing object succeeds (and stages nothing).
+        return no_content()
+    try:
+        svc.catalog.delete(repo, branch_name, path)
+    except NotFoundError:
+        # Deleted meanwhile by someone else: still a success, unless the branch went away.
+        svc.graveler.get_branch(repo, branch_name)
+    return no_content()
+
+
+async def delete_objects(request: Request) -> Response:
+    """deleteObjects: stage the deletion of up to 1000 paths; per-path errors in the answer."""
+    svc = services(request)
+    repo = _writable(repository(request), query_bool(request, "force"))
+    branch_name, branch_ref = _branch(request, repo)
+    query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
+    body = await read_json(request, PathList)
+    if len(body.paths) > MAX_DELETE_PATHS:
+        raise ApiError(400, f"too many paths: at most {MAX_DELETE_PATHS} can be deleted in one request")
+    errors: list[dict[str, Any]] = []
+    valid: list[str] = []
+    for path in dict.fromkeys(body.paths):
+        if not path:
+            # An empty path deletes nothing (Spark deletes "branch/" this way and expects success).
+            continue
+        try:
+            check_path(path)
+        except ValidationError as err:
+            errors.append({"path": path, "status_code": 400, "message": str(err)})
+            continue
+        valid.append(path)
+    refused = f"repository {repo.name!r} is read-only" if repo.read_only else None
+    if refused is None:
+        # Missing paths are a success that stages nothing, as in lakeFS.
+        existing = [path for path in valid if svc.catalog.find(repo, branch_ref, path) is not None]
+        try:
+            if existing:
+                svc.catalog.delete_many(repo, branch_name, existing)
+        except ForbiddenError as err:
+            refused = str(err)
+    if refused is not None:
+        # As lakeFS: a refused deletion is reported for each path of the request.
+        errors.extend({"path": path, "status_code": 403, "message": refused} for path in valid)
+    return json_response({"errors": errors})
+
+
+async def copy_object(request: Request) -> Response:
+    """copyObject: copy an object from any ref of the repository to ``dest_path`` of the branch.
+
+    ``shallow`` copies are accepted and made as full copies: storage shares the bytes where
+    it can anyway, and the copy stays independent of the source's lifetime.
+    """
+    svc = services(request)
+    repo = repository(request)
+    branch_name, _ = _branch(request, repo)
+    dest_path = query_required(request, "dest_path")
+    check_path(dest_path, what="destination path")
+    body = await read_json(request, ObjectCopyCreation)
+    check_path(body.src_path, what="source path")
+    repo = _writable(repo, body.force)
+    src_ref = resolve_ref(request, repo, body.src_ref or branch_name)
+    # Copying may move bytes through this process (some stores cannot copy server-side).
+    entry = await run_in_threadpool(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)
+    return json_response(object_stats(repo, dest_path, entry), 201)
+
+
+async def update_object_user_metadata(request: Request) -> Response:
+    """updateObjectUserMetadata: replace all user metadata of an object on a branch."""
+    svc = services(request)
+    repo = repository(request)
+    _, branch_ref = _branch(request, repo)
+    path = _object_path(request)
+    body = await read_json(request, UpdateObjectUserMetadata)
+    svc.catalog.update_metadata(repo, branch_ref, path, body.set_)
+    return Response(status_code=201)
+
+
+# Tags may contain "/", so the ref takes the rest of the path up to the operation.
+_REF_OBJECTS = "/repositories/{repository}/refs/{ref:path}/objects"
+_BRANCH_OBJECTS = "/repositories/{repository}/branches/{branch}/objects"
+
+routes = [
+    Route(_REF_OBJECTS, get_object, methods=["GET", "HEAD"]),
+    Route(_REF_OBJECTS + "/stat", stat_object, methods=["GET"]),
+    Route(_REF_OBJECTS + "/ls", list_objects, methods=["GET"]),
+    Route(_REF_OBJECTS + "/underlyingProperties", get_underlying_properties, methods=["GET"]),
+    Route(_BRANCH_OBJECTS, upload_object, methods=["POST"]),
+    Route(_BRANCH_OBJECTS, delete_object, methods=["DELETE"]),
+    Route(_BRANCH_OBJECTS + "/stage_allowed", upload_object_preflight, methods=["GET"]),
+    Route(_BRANCH_OBJECTS + "/delete", delete_objects, methods=["POST"]),
+    Route(_BRANCH_OBJECTS + "/copy", copy_object, methods=["POST"]),
+    Route(_BRANCH_OBJECTS + "/stat/user_metadata", update_object_user_metadata, methods=["PUT"]),
+]

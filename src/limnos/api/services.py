@@ -11,7 +11,7 @@ from limnos.block.adapter import BlockAdapter
 from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
 from limnos.catalog.catalog import Catalog
-from limnos.config import Config
+from limnos.config import Config, parse_duration
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.engine import Graveler
 from limnos.kv.sqlite import SQLiteStore
@@ -38,6 +38,17 @@ class Services:
 
 def open_kv(config: Config) -> KVStore:
     """The metadata store named by ``database.*``."""
+    if config["database.type"] == "postgres":
+        from limnos.kv.postgres import PostgresStore
+
+        return PostgresStore(
+            config["database.postgres.connection_string"],
+            max_open_connections=config["database.postgres.max_open_connections"],
+            max_lifetime_seconds=parse_duration(
+                "database.postgres.connection_max_lifetime",
+                config["database.postgres.connection_max_lifetime"],
+            ),
+        )
     return SQLiteStore(Path(config["database.local.path"]) / "limnos.db")
 
 
@@ -46,6 +57,23 @@ def open_block(config: Config) -> BlockAdapter:
     kind = config["blockstore.type"]
     if kind == "mem":
         return MemAdapter()
+    if kind == "s3":
+        from limnos.block.s3 import S3Adapter, S3Settings
+
+        return S3Adapter(
+            S3Settings(
+                region=config["blockstore.s3.region"],
+                endpoint=config["blockstore.s3.endpoint"],
+                force_path_style=config["blockstore.s3.force_path_style"],
+                access_key_id=config["blockstore.s3.credentials.access_key_id"],
+                secret_access_key=config["blockstore.s3.credentials.secret_access_key"],
+                max_retries=config["blockstore.s3.max_retries"],
+                pre_signed_expiry_seconds=int(
+                    parse_duration("blockstore.s3.pre_signed_expiry",
+                                   config["blockstore.s3.pre_signed_expiry"])
+                ),
+            )
+        )
     return LocalAdapter(
         config["blockstore.local.path"],
         allowed_external_prefixes=config["blockstore.local.allowed_external_prefixes"],

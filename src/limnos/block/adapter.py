@@ -32,7 +32,7 @@ class PutResult:
     """What storage reports of a written object."""
 
     size: int
-    etag: str  # hex MD5 of the content, without quotes
+    etag: str  # hex MD5 of the content, without quotes ("" from copy when not reported)
     mtime: datetime
 
 

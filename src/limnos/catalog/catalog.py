@@ -199,13 +199,15 @@ class Catalog:
         source = self.stat(repo, src_ref, src_path)
         ns = repo.storage_namespace
         address = new_address()
-        stored = self.block.copy(source.physical_address(ns), join_uri(ns, address))
+        self.block.copy(source.physical_address(ns), join_uri(ns, address))
         entry = Entry(
             address=address,
             address_type=RELATIVE,
             size=source.size,
             checksum=source.checksum,
-            mtime=int(stored.mtime.timestamp()) or int(time.time()),
+            # A copy is a new object: its time is now, not the source's (a hard-linked
+            # copy would otherwise report the source file's mtime).
+            mtime=int(time.time()),
             content_type=source.content_type,
             metadata=source.metadata,
         )

@@ -127,11 +127,18 @@ def cherry_pick(
     *,
     committer: str,
     parent_number: int = 0,
+    message: str = "",
+    metadata: dict[str, str] | None = None,
 ) -> str:
-    """Apply ``ref``'s changes on top of a branch as a new commit."""
+    """Apply ``ref``'s changes on top of a branch as a new commit.
+
+    The commit keeps ``ref``'s message and metadata unless ``message`` / ``metadata``
+    replace them.
+    """
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
     parent_tree = _parent_tree(g, repo, commit, parent_number, ref)
+    base_metadata = commit.metadata_dict if metadata is None else metadata
 
     def attempt() -> str | None:
         head = g.get_branch(repo, branch_name).commit_id
@@ -144,8 +151,8 @@ def cherry_pick(
             tree,
             expected_head=head,
             committer=committer,
-            message=commit.message,
-            metadata={**commit.metadata_dict, "cherry-picked-from": target},
+            message=message or commit.message,
+            metadata=base_metadata,
         )
 
     return _until_landed(branch_name, attempt)

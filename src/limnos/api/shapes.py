@@ -1,0 +1,27 @@
+"""Response objects of the API contract shared by several resources (Commit, Ref)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from limnos.graveler.model import Commit
+
+
+def commit_body(commit_id: str, commit: Commit) -> dict[str, Any]:
+    """The contract's Commit object for ``commit`` stored under ``commit_id``."""
+    return {
+        "id": commit_id,
+        "parents": list(commit.parents),
+        "committer": commit.committer,
+        "message": commit.message,
+        "creation_date": commit.creation_date,
+        "meta_range_id": commit.tree_id,
+        "metadata": commit.metadata_dict,
+        "generation": commit.generation,
+        "version": commit.version,
+    }
+
+
+def ref_body(name: str, commit_id: str) -> dict[str, Any]:
+    """The contract's Ref object: a branch or tag name and the commit it points at."""
+    return {"id": name, "commit_id": commit_id}
