@@ -372,3 +372,28 @@ def test_meta_range_and_range_locations(
         assert_error(http.get(f"/repositories/{diverged}/metadata/meta_range/{bad}"), 404)
         assert_error(http.get(f"/repositories/{diverged}/metadata/range/{bad}"), 404)
     assert_error(http.get(f"/repositories/no-such-repo/metadata/meta_range/{tree}"), 404)
+
+
+def test_same_content_uploaded_on_both_sides_is_neither_a_change_nor_a_conflict(
+    sdk: lakefs_sdk.ApiClient, repo: str
+) -> None:
+    """Uploading identical bytes again (new address, new mtime) is no change, and the same
+    change made on both branches merges without a conflict."""
+    commits = lakefs_sdk.CommitsApi(sdk)
+    upload(sdk, repo, "main", "same.txt", b"one")
+    commits.commit(repo, "main", lakefs_sdk.CommitCreation(message="one"))
+    upload(sdk, repo, "main", "same.txt", b"one")
+    assert lakefs_sdk.BranchesApi(sdk).diff_branch(repo, "main").results == []
+
+    lakefs_sdk.BranchesApi(sdk).create_branch(
+        repo, lakefs_sdk.BranchCreation(name="twin", source="main")
+    )
+    for branch in ("main", "twin"):
+        upload(sdk, repo, branch, "same.txt", b"two")
+        commits.commit(repo, branch, lakefs_sdk.CommitCreation(message=f"two on {branch}"))
+    diff = lakefs_sdk.RefsApi(sdk).diff_refs(repo, "main", "twin", type="two_dot")
+    assert diff.results == []
+    merged = lakefs_sdk.RefsApi(sdk).merge_into_branch(
+        repo, "twin", "main", merge=lakefs_sdk.Merge(allow_empty=True)
+    )
+    assert merged.reference

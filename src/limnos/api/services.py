@@ -11,6 +11,7 @@ from limnos.block.adapter import BlockAdapter
 from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
 from limnos.catalog.catalog import Catalog
+from limnos.catalog.entry import same_content
 from limnos.config import Config, parse_duration
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.engine import Graveler
@@ -88,7 +89,10 @@ def build(config: Config) -> Services:
     if config["blockstore.type"] != "local":
         cache_dir = os.path.join(config["committed.local_cache.dir"], "ranges")
     committed = CommittedStore(
-        block, cache_dir=cache_dir, memory_cache_bytes=config["committed.memory_cache.size_bytes"]
+        block,
+        cache_dir=cache_dir,
+        memory_cache_bytes=config["committed.memory_cache.size_bytes"],
+        same=same_content,
     )
     graveler = Graveler(kv, block, committed)
     return Services(

@@ -50,3 +50,18 @@ def decode_entry(data: bytes) -> Entry:
 def normalize_metadata(metadata: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
     """Sorted pairs, so that equal metadata encodes equally."""
     return tuple(sorted((metadata or {}).items()))
+
+
+def same_content(a: bytes, b: bytes) -> bool:
+    """Whether two encoded entries describe the same object content.
+
+    The same bytes uploaded twice get two addresses and two mtimes, but are the same
+    object for diff and merge: checksum, size, content type and user metadata decide.
+    """
+    left, right = _decoder.decode(a), _decoder.decode(b)
+    return (
+        left.checksum == right.checksum
+        and left.size == right.size
+        and left.content_type == right.content_type
+        and left.metadata == right.metadata
+    )

@@ -324,7 +324,7 @@ class Graveler:
         for key, value in self.staging.iterate(tokens, start=start, prefix=prefix):
             committed = self.committed.get(ns, tree, key)
             staged = None if value == TOMBSTONE else value
-            if committed != staged:
+            if not self.committed.same_values(committed, staged):
                 yield Change(key, change_kind(committed, staged), committed, staged)
 
     def diff(

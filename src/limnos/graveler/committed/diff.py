@@ -9,6 +9,13 @@ from limnos.graveler.committed.rangefile import Metarange, Range, RangeInfo
 
 Loader = Callable[[RangeInfo], Range]
 Difference = tuple[str, bytes | None, bytes | None]
+#: Whether two present values stand for the same content (see CommittedStore).
+Same = Callable[[bytes, bytes], bool]
+
+
+def same_bytes(a: bytes, b: bytes) -> bool:
+    """The default notion of sameness: equal bytes."""
+    return a == b
 
 
 class _Side:
@@ -66,7 +73,12 @@ class _Side:
 
 
 def diff_trees(
-    loader: Loader, left: Metarange, right: Metarange, lo: str, hi: str | None
+    loader: Loader,
+    left: Metarange,
+    right: Metarange,
+    lo: str,
+    hi: str | None,
+    same: Same = same_bytes,
 ) -> Iterator[Difference]:
     """``(key, left_value, right_value)`` for keys in ``[lo, hi)`` whose values differ.
 
@@ -103,7 +115,7 @@ def diff_trees(
                 b.load(loader)
 
         if a.keys is not None and b.keys is not None:
-            yield from _merge_walk(a, b)
+            yield from _merge_walk(a, b, same)
         elif a.keys is not None:
             yield from _one_side(a, left_side=True)
         elif b.keys is not None:
@@ -123,7 +135,7 @@ def _one_side(s: _Side, *, left_side: bool) -> Iterator[Difference]:
     s.keys = None
 
 
-def _merge_walk(a: _Side, b: _Side) -> Iterator[Difference]:
+def _merge_walk(a: _Side, b: _Side, same: Same) -> Iterator[Difference]:
     # Two-pointer walk over two loaded ranges until one of them is exhausted.
     assert a.keys is not None and b.keys is not None
     ak, av, i, ae = a.keys, a.values, a.pos, a.end
@@ -132,7 +144,7 @@ def _merge_walk(a: _Side, b: _Side) -> Iterator[Difference]:
         ka = ak[i]
         kb = bk[j]
         if ka == kb:
-            if av[i] != bv[j]:
+            if av[i] != bv[j] and not same(av[i], bv[j]):
                 yield ka, av[i], bv[j]
             i += 1
             j += 1

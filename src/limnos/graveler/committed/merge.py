@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from limnos.graveler.committed.diff import Difference, Loader
+from limnos.graveler.committed.diff import Difference, Loader, Same, same_bytes
 from limnos.graveler.committed.errors import MAX_CONFLICTS, MergeConflictError
 from limnos.graveler.committed.rangefile import Metarange
 
@@ -42,8 +42,14 @@ class SortedLookup:
         return None
 
 
+def _equal(a: bytes | None, b: bytes | None, same: Same) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or same(a, b)
+
+
 def merge_changes(
-    source_diff: Iterator[Difference], dest: SortedLookup, strategy: str
+    source_diff: Iterator[Difference], dest: SortedLookup, strategy: str, same: Same = same_bytes
 ) -> tuple[list[str], list[bytes | None]]:
     """The changes to apply to dest: sorted keys and values (None deletes).
 
@@ -59,11 +65,11 @@ def merge_changes(
     conflicts: list[str] = []
     for key, base_value, source_value in source_diff:
         dest_value = dest.get(key)
-        if dest_value == base_value:
+        if _equal(dest_value, source_value, same):
+            continue
+        if _equal(dest_value, base_value, same):
             keys.append(key)
             values.append(source_value)
-        elif dest_value == source_value:
-            continue
         elif strategy == "source-wins":
             keys.append(key)
             values.append(source_value)

@@ -10,7 +10,7 @@ from limnos.block.adapter import BlockAdapter
 from limnos.graveler.committed import storage as _storage
 from limnos.graveler.committed.apply import apply_changes, split_changes
 from limnos.graveler.committed.bounds import key_bounds
-from limnos.graveler.committed.diff import Difference, Loader, diff_trees
+from limnos.graveler.committed.diff import Difference, Loader, Same, diff_trees, same_bytes
 from limnos.graveler.committed.merge import STRATEGIES, SortedLookup, merge_changes
 from limnos.graveler.committed.rangefile import Metarange, Range, RangeInfo
 from limnos.graveler.committed.storage import ObjectStorage
@@ -30,8 +30,19 @@ class CommittedStore:
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         memory_cache_bytes: int = 256 * 2**20,
+        same: Same = same_bytes,
     ) -> None:
+        """``same(a, b)`` tells whether two different value encodings stand for the same
+        content (e.g. the same object uploaded twice); diff and merge treat such values
+        as unchanged. By default only equal bytes are the same."""
         self._storage = ObjectStorage(block, cache_dir=cache_dir, memory_cache_bytes=memory_cache_bytes)
+        self._same = same
+
+    def same_values(self, a: bytes | None, b: bytes | None) -> bool:
+        """Whether two values (None: absent) stand for the same content."""
+        if a is None or b is None:
+            return a is b
+        return a == b or self._same(a, b)
 
     @staticmethod
     def address(object_id: str) -> str:
@@ -120,7 +131,7 @@ class CommittedStore:
         lo, hi = key_bounds(start, prefix)
         if left_id == right_id:
             return iter(())
-        return diff_trees(self._loader(namespace), left, right, lo, hi)
+        return diff_trees(self._loader(namespace), left, right, lo, hi, self._same)
 
     # -- writing ---------------------------------------------------------
 
@@ -160,7 +171,10 @@ class CommittedStore:
             return source_id
         loader = self._loader(namespace)
         keys, values = merge_changes(
-            diff_trees(loader, base, source, "", None), SortedLookup(loader, dest), strategy
+            diff_trees(loader, base, source, "", None, self._same),
+            SortedLookup(loader, dest),
+            strategy,
+            self._same,
         )
         ranges = apply_changes(self._storage, namespace, dest, keys, values)
         if ranges is None:
