@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import msgspec
@@ -23,12 +23,12 @@ from limnos.api.common import (
     read_json,
     repository,
     services,
+    writable,
 )
-from limnos.api.shapes import commit_body, ref_body
+from limnos.api.shapes import commit_body, ref_body, ref_page
 from limnos.catalog.catalog import EntryChange
 from limnos.catalog.listing import list_page
 from limnos.graveler import merge
-from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path
 
 
@@ -65,30 +65,6 @@ class CherryPickCreation(msgspec.Struct, forbid_unknown_fields=False):
     parent_number: int | None = None
     force: bool = False
     commit_overrides: CommitOverrides | None = None
-
-
-def writable(repo: Repository, force: bool) -> Repository:
-    """The repository to write through: ``force`` lifts read-only protection, as in lakeFS."""
-    if force and repo.read_only:
-        return msgspec.structs.replace(repo, read_only=False)
-    return repo
-
-
-def ref_page(
-    items: Iterable[tuple[str, str]], after: str, amount: int
-) -> dict[str, Any]:
-    """A RefList page of (name, commit id) in name order, names strictly after ``after``."""
-    results: list[dict[str, Any]] = []
-    has_more = False
-    for name, commit_id in items:
-        if name <= after:
-            continue
-        if len(results) == amount:
-            has_more = True
-            break
-        results.append(ref_body(name, commit_id))
-    next_offset = results[-1]["id"] if results else ""
-    return paginated(results, has_more, next_offset)
 
 
 def _check_parent_number(value: int | None) -> int:

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from limnos.api import convertors  # noqa: F401 - registers the {name:ref} path convertor
 from limnos.api.common import (
     ApiError,
     current_user,
@@ -27,6 +27,7 @@ from limnos.api.common import (
     resolve_branch,
     resolve_ref,
     services,
+    writable,
 )
 from limnos.api.shapes import commit_body
 from limnos.block.adapter import ObjectNotFoundError
@@ -37,40 +38,12 @@ from limnos.graveler.model import Commit, Repository
 from limnos.graveler.revparse import ResolvedRef
 
 
-class RefConvertor(Convertor[str]):
-    """A ref in a URL path: tags may hold '/', but no segment may open a ``diff/`` or
-    ``merge/`` suffix, so ``{ref}/commits`` never swallows a diff or merge-base URL."""
-
-    regex = r"[^/]+(?:/(?!(?:diff|merge)/)[^/]+)*"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-# Registered before the routes below (and those of the refs module) are compiled.
-register_url_convertor("ref", RefConvertor())
-
-
 class CommitCreation(msgspec.Struct, forbid_unknown_fields=False):
     message: str
     metadata: dict[str, str] | None = None
     date: Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)] | None = None  # int64 seconds
     allow_empty: bool | None = None
     force: bool | None = None
-
-
-def forced(repo: Repository, force: bool | None) -> Repository:
-    """The repository as the engine should see it: ``force`` lifts the read-only flag.
-
-    lakeFS lets a forced commit or merge write into a read-only repository (that is
-    how such repositories are filled), so the flag is cleared for this one call only.
-    """
-    if force and repo.read_only:
-        return msgspec.structs.replace(repo, read_only=False)
-    return repo
 
 
 def commit_metarange(
@@ -116,7 +89,7 @@ def commit_metarange(
 
 async def create_commit(request: Request) -> Response:
     body = await read_json(request, CommitCreation)
-    repo = forced(repository(request), body.force)
+    repo = writable(repository(request), body.force)
     branch = request.path_params["branch"]
     resolve_branch(request, repo, branch)
     g = services(request).graveler

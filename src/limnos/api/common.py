@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -147,6 +147,32 @@ def paginated(results: Sequence[Any], has_more: bool, next_offset: str) -> dict[
         },
         "results": list(results),
     }
+
+
+def writable(repo: Repository, force: bool | None) -> Repository:
+    """The repository as a write should see it: ``force`` lifts the read-only flag.
+
+    lakeFS lets forced writes, commits and merges into a read-only repository (that is
+    how such repositories are filled), so the flag is cleared for this one call only.
+    """
+    if force and repo.read_only:
+        return msgspec.structs.replace(repo, read_only=False)
+    return repo
+
+
+def take_page(
+    items: Iterable[T], after: str, amount: int, name: Callable[[T], str]
+) -> tuple[list[T], bool]:
+    """Up to ``amount`` items whose name sorts after ``after`` (items come in name order),
+    and whether more follow."""
+    page: list[T] = []
+    for item in items:
+        if name(item) <= after:
+            continue
+        if len(page) == amount:
+            return page, True
+        page.append(item)
+    return page, False
 
 
 def repository(request: Request) -> Repository:

@@ -28,6 +28,7 @@ from limnos.api.common import (
     repository,
     resolve_ref,
     services,
+    writable,
 )
 from limnos.block.adapter import CHUNK_SIZE, BlockWriter, ObjectNotFoundError, PutResult, join_uri
 from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
@@ -107,13 +108,6 @@ def common_prefix_stats(path: str) -> dict[str, Any]:
 
 
 # request helpers -----------------------------------------------------------------------
-
-
-def _writable(repo: Repository, force: bool) -> Repository:
-    """The repository as the write should see it: ``force`` lets a write through a read-only flag."""
-    if force and repo.read_only:
-        return msgspec.structs.replace(repo, read_only=False)
-    return repo
 
 
 def _branch(request: Request, repo: Repository) -> tuple[str, ResolvedRef]:
@@ -508,7 +502,7 @@ async def upload_object(request: Request) -> Response:
     behind Limnos have no storage classes to choose from.
     """
     svc = services(request)
-    repo = _writable(repository(request), query_bool(request, "force"))
+    repo = writable(repository(request), query_bool(request, "force"))
     branch_name, branch_ref = _branch(request, repo)
     path = _object_path(request)
     if_absent = _upload_if_absent(request)
@@ -562,7 +556,7 @@ async def upload_object_preflight(request: Request) -> Response:
 async def delete_object(request: Request) -> Response:
     """deleteObject: stage the deletion of one object; a missing object is not an error."""
     svc = services(request)
-    repo = _writable(repository(request), query_bool(request, "force"))
+    repo = writable(repository(request), query_bool(request, "force"))
     branch_name, branch_ref = _branch(request, repo)
     path = _object_path(request)
     query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
@@ -580,7 +574,7 @@ async def delete_object(request: Request) -> Response:
 async def delete_objects(request: Request) -> Response:
     """deleteObjects: stage the deletion of up to 1000 paths; per-path errors in the answer."""
     svc = services(request)
-    repo = _writable(repository(request), query_bool(request, "force"))
+    repo = writable(repository(request), query_bool(request, "force"))
     branch_name, branch_ref = _branch(request, repo)
     query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
     body = await read_json(request, PathList)
@@ -626,7 +620,7 @@ async def copy_object(request: Request) -> Response:
     check_path(dest_path, what="destination path")
     body = await read_json(request, ObjectCopyCreation)
     check_path(body.src_path, what="source path")
-    repo = _writable(repo, body.force)
+    repo = writable(repo, body.force)
     src_ref = resolve_ref(request, repo, body.src_ref or branch_name)
     # Copying may move bytes through this process (some stores cannot copy server-side).
     entry = await run_in_threadpool(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from limnos.api.commits import forced
+from limnos.api import convertors  # noqa: F401 - registers the {name:ref} path convertor
 from limnos.api.common import (
     ApiError,
     current_user,
@@ -24,6 +24,7 @@ from limnos.api.common import (
     repository,
     resolve_ref,
     services,
+    writable,
 )
 from limnos.catalog.catalog import Catalog, EntryChange
 from limnos.catalog.listing import Listed, list_page
@@ -168,7 +169,7 @@ class MergeBody(msgspec.Struct, forbid_unknown_fields=False):
 
 async def merge_into_branch(request: Request) -> Response:
     body = await read_optional_json(request, MergeBody, MergeBody)
-    repo = forced(repository(request), body.force)
+    repo = writable(repository(request), body.force)
     source = request.path_params["sourceRef"]
     destination = request.path_params["destinationBranch"]
     strategy = body.strategy or ""

@@ -20,6 +20,7 @@ from limnos.api.common import (
     read_json,
     repository,
     services,
+    take_page,
 )
 from limnos.graveler.model import Repository
 
@@ -50,17 +51,11 @@ async def list_repositories(request: Request) -> Response:
     prefix = query_str(request, "prefix")
     after = query_str(request, "after")
     search = query_str(request, "search")
-    results: list[dict[str, Any]] = []
-    has_more = False
-    for repo in services(request).graveler.list_repositories(start=after, prefix=prefix):
-        if repo.name <= after or (search and search not in repo.name):
-            continue
-        if len(results) == amount:
-            has_more = True
-            break
-        results.append(repository_body(repo))
-    next_offset = results[-1]["id"] if results else ""
-    return json_response(paginated(results, has_more, next_offset))
+    repos = services(request).graveler.list_repositories(start=after, prefix=prefix)
+    matching = (repo for repo in repos if not search or search in repo.name)
+    page, has_more = take_page(matching, after, amount, lambda repo: repo.name)
+    results = [repository_body(repo) for repo in page]
+    return json_response(paginated(results, has_more, results[-1]["id"] if results else ""))
 
 
 async def create_repository(request: Request) -> Response:

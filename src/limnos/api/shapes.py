@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from limnos.api.common import paginated, take_page
 from limnos.graveler.model import Commit
 
 
@@ -25,3 +27,10 @@ def commit_body(commit_id: str, commit: Commit) -> dict[str, Any]:
 def ref_body(name: str, commit_id: str) -> dict[str, Any]:
     """The contract's Ref object: a branch or tag name and the commit it points at."""
     return {"id": name, "commit_id": commit_id}
+
+
+def ref_page(items: Iterable[tuple[str, str]], after: str, amount: int) -> dict[str, Any]:
+    """A RefList page of (name, commit id) pairs in name order, names strictly after ``after``."""
+    page, has_more = take_page(items, after, amount, lambda item: item[0])
+    results = [ref_body(name, commit_id) for name, commit_id in page]
+    return paginated(results, has_more, results[-1]["id"] if results else "")

@@ -7,7 +7,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from limnos.api.branches import ref_page, writable
 from limnos.api.common import (
     json_response,
     no_content,
@@ -17,8 +16,9 @@ from limnos.api.common import (
     read_json,
     repository,
     services,
+    writable,
 )
-from limnos.api.shapes import ref_body
+from limnos.api.shapes import ref_body, ref_page
 
 
 class TagCreation(msgspec.Struct, forbid_unknown_fields=False):
