@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ import pytest
 
 ACCESS_KEY_ID = "AKIALIMNOSTESTADMIN1"
 SECRET_ACCESS_KEY = "limnos-test-secret-access-key-0123456789"
+POSTGRES_DSN_ENV = "LIMNOS_TEST_POSTGRES_DSN"
+S3_BUCKET = "limnos-test"
 
 
 def free_port() -> int:
@@ -28,6 +31,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Backend:
+    """Where a server keeps metadata and objects: the environment that says so."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    namespace_prefix: str = "local://"
+    blockstore_type: str = "local"
+    s3_endpoint: str = ""
+
+    def namespace(self, name: str) -> str:
+        """A storage namespace for repository ``name`` on this backend."""
+        return f"{self.namespace_prefix}{name}"
+
+    def foreign_namespace(self, name: str) -> str:
+        """A namespace of another blockstore type, which this backend must refuse."""
+        return f"s3://bucket/{name}" if self.blockstore_type == "local" else f"local://{name}"
+
+
+LOCAL = Backend("local")
+
+
 @dataclass
 class Server:
     """A running ``limnos run`` process group."""
@@ -35,6 +60,7 @@ class Server:
     data_dir: Path
     port: int
     workers: int = 2
+    backend: Backend = LOCAL
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -64,8 +90,31 @@ class Server:
                 "LAKEFS_LOGGING_LEVEL": "WARNING",
             }
         )
+        env.update(self.backend.env)
         env.update(self.extra_env)
         return env
+
+    def namespace(self, name: str) -> str:
+        """A storage namespace for repository ``name`` on this server's backend."""
+        return self.backend.namespace(name)
+
+    def read_object(self, uri: str) -> bytes:
+        """The bytes stored at ``uri`` in this server's blockstore, read behind its back."""
+        scheme, _, rest = uri.partition("://")
+        if scheme == "local":
+            return (self.data_dir / "block" / rest).read_bytes()
+        import boto3
+
+        bucket, _, key = rest.partition("/")
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.backend.s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="limnos-test",
+            aws_secret_access_key="limnos-test-secret",
+        )
+        body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
 
     def start(self, *args: str) -> Server:
         """Start the process and wait until it answers."""
@@ -95,10 +144,8 @@ class Server:
         """Send ``sig`` to the whole process group and wait for it."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -129,10 +176,99 @@ class Server:
         return httpx.Client(base_url=self.api, auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY), timeout=60)
 
 
+def _postgres_dsn() -> str:
+    """The DSN of the test PostgreSQL; CI must have one, a developer may skip."""
+    dsn = os.environ.get(POSTGRES_DSN_ENV, "")
+    if not dsn:
+        message = (
+            f"{POSTGRES_DSN_ENV} is not set: the PostgreSQL + S3 half of the suite needs it, "
+            f"e.g. {POSTGRES_DSN_ENV}=postgresql://postgres@127.0.0.1:5432/test"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return dsn
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server shared by the API tests (each test uses its own repositories)."""
-    srv = Server(tmp_path_factory.mktemp("server"), free_port()).start()
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto S3 server process on loopback, with the test bucket created."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.put(f"{endpoint}/{S3_BUCKET}", timeout=2)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.1)
+    yield endpoint
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test session; dropped afterwards."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    dsn = _postgres_dsn()
+    name = f"limnos_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(dsn)
+    params["dbname"] = name
+    yield make_conninfo(**params)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_s3_backend(database_dsn: str, s3_endpoint: str, prefix: str) -> Backend:
+    """A backend on PostgreSQL and S3 (moto), with namespaces under ``prefix`` in the bucket."""
+    return Backend(
+        "postgres-s3",
+        env={
+            "LAKEFS_DATABASE_TYPE": "postgres",
+            "LAKEFS_DATABASE_POSTGRES_CONNECTION_STRING": database_dsn,
+            "LAKEFS_BLOCKSTORE_TYPE": "s3",
+            "LAKEFS_BLOCKSTORE_S3_ENDPOINT": s3_endpoint,
+            "LAKEFS_BLOCKSTORE_S3_FORCE_PATH_STYLE": "true",
+            "LAKEFS_BLOCKSTORE_S3_REGION": "us-east-1",
+            "LAKEFS_BLOCKSTORE_S3_CREDENTIALS_ACCESS_KEY_ID": "limnos-test",
+            "LAKEFS_BLOCKSTORE_S3_CREDENTIALS_SECRET_ACCESS_KEY": "limnos-test-secret",
+        },
+        namespace_prefix=f"s3://{S3_BUCKET}/{prefix}/",
+        blockstore_type="s3",
+        s3_endpoint=s3_endpoint,
+    )
+
+
+@pytest.fixture(scope="session", params=["local", "postgres-s3"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Each API test runs on the embedded backend and on PostgreSQL + S3."""
+    if request.param == "local":
+        return LOCAL
+    database = request.getfixturevalue("postgres_database")
+    endpoint = request.getfixturevalue("moto_endpoint")
+    return postgres_s3_backend(database, endpoint, f"session-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Server]:
+    """One server per backend shared by the API tests (each test uses its own repositories)."""
+    srv = Server(tmp_path_factory.mktemp(f"server-{backend.name}"), free_port(), backend=backend)
+    srv.start()
     yield srv
     srv.stop()
 
@@ -150,10 +286,10 @@ def http(server: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture()
-def repo(sdk: lakefs_sdk.ApiClient) -> str:
+def repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
     """A fresh repository (default branch ``main``) for one test."""
     name = f"repo-{uuid.uuid4().hex[:12]}"
     lakefs_sdk.RepositoriesApi(sdk).create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=f"local://{name}")
+        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name))
     )
     return name

@@ -214,8 +214,11 @@ def _validate(values: dict[str, Any]) -> None:
         )
     if values["database.type"] == "postgres" and not values["database.postgres.connection_string"]:
         raise ConfigError("configuration key database.postgres.connection_string is required")
-    for key in ("database.postgres.connection_max_lifetime", "blockstore.s3.pre_signed_expiry",
-                "auth.login_duration"):
+    for key in (
+        "database.postgres.connection_max_lifetime",
+        "blockstore.s3.pre_signed_expiry",
+        "auth.login_duration",
+    ):
         parse_duration(key, values[key])
     if values["blockstore.type"] not in BLOCKSTORE_TYPES:
         raise ConfigError(

@@ -26,9 +26,7 @@ def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: b
 
 
 def commit(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, message: str = "change") -> str:
-    created = lakefs_sdk.CommitsApi(sdk).commit(
-        repo, branch, lakefs_sdk.CommitCreation(message=message)
-    )
+    created = lakefs_sdk.CommitsApi(sdk).commit(repo, branch, lakefs_sdk.CommitCreation(message=message))
     return str(created.id)
 
 
@@ -172,8 +170,7 @@ def test_create_branch_errors(http: httpx.Client, repo: str) -> None:
     assert_error(http.post(url, json={"name": "ok"}), 400, "source")
     assert_error(http.post(url, content=b"{not json"), 400)
     assert_error(http.post(url, json={"name": 5, "source": "main"}), 400)
-    assert_error(http.post("/repositories/no-such-repo/branches",
-                           json={"name": "b", "source": "main"}), 404)
+    assert_error(http.post("/repositories/no-such-repo/branches", json={"name": "b", "source": "main"}), 404)
     http.post(f"/repositories/{repo}/tags", json={"id": "taken", "ref": "main"})
     assert_error(http.post(url, json={"name": "taken", "source": "main"}), 409, "taken")
 
@@ -191,11 +188,16 @@ def test_get_and_delete_errors(http: httpx.Client, repo: str) -> None:
     assert http.get(f"{base}/main").status_code == 200
 
 
-def test_read_only_repository_needs_force(http: httpx.Client) -> None:
+def test_read_only_repository_needs_force(server: Server, http: httpx.Client) -> None:
     name = f"readonly-{uuid.uuid4().hex[:12]}"
-    created = http.post("/repositories", json={
-        "name": name, "storage_namespace": f"local://{name}", "read_only": True,
-    })
+    created = http.post(
+        "/repositories",
+        json={
+            "name": name,
+            "storage_namespace": server.namespace(name),
+            "read_only": True,
+        },
+    )
     assert created.status_code == 201, created.text
     base = f"/repositories/{name}/branches"
     assert_error(http.post(base, json={"name": "b", "source": "main"}), 403, "read-only")
@@ -207,8 +209,9 @@ def test_read_only_repository_needs_force(http: httpx.Client) -> None:
 # reset --------------------------------------------------------------------------------
 
 
-def test_reset_each_type(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client,
-                         repo: str) -> None:
+def test_reset_each_type(
+    sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client, repo: str
+) -> None:
     upload(sdk, repo, "main", "kept", b"k")
     commit(sdk, repo, "main")
     for path in ("a/1", "a/2", "ab", "b/1", "c"):
@@ -266,15 +269,13 @@ def test_hard_reset(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str) ->
     assert_error(http.put(url), 400, "ref")
     assert_error(http.put(url, params={"ref": "nope"}), 404)
     assert_error(http.put(url, params={"ref": first, "force": "maybe"}), 400)
-    assert_error(http.put(f"/repositories/{repo}/branches/missing/hard_reset",
-                          params={"ref": first}), 404)
+    assert_error(http.put(f"/repositories/{repo}/branches/missing/hard_reset", params={"ref": first}), 404)
 
 
 # revert -------------------------------------------------------------------------------
 
 
-def test_revert(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client,
-                repo: str) -> None:
+def test_revert(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client, repo: str) -> None:
     upload(sdk, repo, "main", "x", b"1")
     added_x = commit(sdk, repo, "main", "add x")
     upload(sdk, repo, "main", "y", b"2")
@@ -289,10 +290,14 @@ def test_revert(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Cl
     assert read(sdk, repo, "main", "y") == b"2"
 
     url = f"/repositories/{repo}/branches/main/revert"
-    response = http.post(url, json={
-        "ref": "main", "parent_number": 0,
-        "commit_overrides": {"message": "undo", "metadata": {"why": "test"}},
-    })
+    response = http.post(
+        url,
+        json={
+            "ref": "main",
+            "parent_number": 0,
+            "commit_overrides": {"message": "undo", "metadata": {"why": "test"}},
+        },
+    )
     assert response.status_code == 204, response.text
     assert response.content == b""
     latest = lakefs_sdk.CommitsApi(sdk).get_commit(repo, head(sdk, repo, "main"))
@@ -326,15 +331,15 @@ def test_revert_errors(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str)
     assert_error(http.post(url, json={"ref": "main", "parent_number": 2}), 400, "parent")
     assert_error(http.post(url, json={"ref": "main", "parent_number": -1}), 400, "parent_number")
     assert_error(http.post(url, json={"parent_number": 0}), 400, "ref")
-    assert_error(http.post(f"/repositories/{repo}/branches/missing/revert",
-                           json={"ref": "main", "parent_number": 0}), 404)
+    assert_error(
+        http.post(f"/repositories/{repo}/branches/missing/revert", json={"ref": "main", "parent_number": 0}),
+        404,
+    )
 
 
 def merge_feature(sdk: lakefs_sdk.ApiClient, repo: str) -> str:
     """A merge commit on main that brings in ``feature``'s ``f``; returns its id."""
-    lakefs_sdk.BranchesApi(sdk).create_branch(
-        repo, lakefs_sdk.BranchCreation(name="feature", source="main")
-    )
+    lakefs_sdk.BranchesApi(sdk).create_branch(repo, lakefs_sdk.BranchCreation(name="feature", source="main"))
     upload(sdk, repo, "feature", "f", b"feature")
     commit(sdk, repo, "feature", "feature work")
     upload(sdk, repo, "main", "m", b"main")
@@ -358,8 +363,7 @@ def test_revert_merge_commit_with_parent_number(
 # cherry-pick --------------------------------------------------------------------------
 
 
-def test_cherry_pick(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client,
-                     repo: str) -> None:
+def test_cherry_pick(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client, repo: str) -> None:
     api = lakefs_sdk.BranchesApi(sdk)
     api.create_branch(repo, lakefs_sdk.BranchCreation(name="feature", source="main"))
     upload(sdk, repo, "feature", "a", b"a")
@@ -376,13 +380,26 @@ def test_cherry_pick(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
     assert read(sdk, repo, "main", "a") == b"a"
     assert not exists(sdk, repo, "main", "b")
 
-    response = http.post(f"/repositories/{repo}/branches/main/cherry-pick", json={
-        "ref": "feature", "commit_overrides": {"message": "picked b", "metadata": {"k": "v"}},
-    })
+    response = http.post(
+        f"/repositories/{repo}/branches/main/cherry-pick",
+        json={
+            "ref": "feature",
+            "commit_overrides": {"message": "picked b", "metadata": {"k": "v"}},
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) >= {"id", "parents", "committer", "message", "creation_date",
-                         "meta_range_id", "metadata", "generation", "version"}
+    assert set(body) >= {
+        "id",
+        "parents",
+        "committer",
+        "message",
+        "creation_date",
+        "meta_range_id",
+        "metadata",
+        "generation",
+        "version",
+    }
     assert body["message"] == "picked b"
     assert body["metadata"]["k"] == "v"
     assert body["parents"] == [created.id]
@@ -394,9 +411,7 @@ def test_cherry_pick(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
 
 def test_cherry_pick_errors(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str) -> None:
     merge_id = merge_feature(sdk, repo)
-    lakefs_sdk.BranchesApi(sdk).create_branch(
-        repo, lakefs_sdk.BranchCreation(name="other", source="main~1")
-    )
+    lakefs_sdk.BranchesApi(sdk).create_branch(repo, lakefs_sdk.BranchCreation(name="other", source="main~1"))
     url = f"/repositories/{repo}/branches/other/cherry-pick"
     assert_error(http.post(url, json={"ref": merge_id}), 400, "parent")
     assert_error(http.post(url, json={"ref": merge_id, "parent_number": 5}), 400, "parent")
@@ -421,8 +436,7 @@ def test_cherry_pick_errors(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo:
 # diff ---------------------------------------------------------------------------------
 
 
-def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client,
-                     repo: str) -> None:
+def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: httpx.Client, repo: str) -> None:
     for path, data in (("dir/old", b"old"), ("dir/sub/gone", b"gone!"), ("top", b"t")):
         upload(sdk, repo, "main", path, data)
     commit(sdk, repo, "main")
@@ -454,15 +468,21 @@ def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
     ]
     inner = diff(http, repo, "main", delimiter="/", prefix="dir/")
     assert [(r["path"], r["path_type"]) for r in inner["results"]] == [
-        ("dir/new", "object"), ("dir/old", "object"), ("dir/sub/", "common_prefix"),
+        ("dir/new", "object"),
+        ("dir/old", "object"),
+        ("dir/sub/", "common_prefix"),
     ]
 
     paged = list(diff_all(http, repo, "main", delimiter="/"))
     assert paged == folded["results"]
     assert list(diff_all(http, repo, "main")) == flat["results"]
     first = diff(http, repo, "main", amount=2)
-    assert first["pagination"] == {"has_more": True, "next_offset": "dir/old", "results": 2,
-                                   "max_per_page": 1000}
+    assert first["pagination"] == {
+        "has_more": True,
+        "next_offset": "dir/old",
+        "results": 2,
+        "max_per_page": 1000,
+    }
     after_prefix = diff(http, repo, "main", delimiter="/", after="dir/")
     assert [r["path"] for r in after_prefix["results"]] == ["other/", "top"]
 

@@ -122,10 +122,12 @@ def test_commit_through_the_lakefs_wrapper(client: lakefs.Client, repo: str) -> 
         main.commit(message="again, nothing")
 
 
-def test_commit_into_read_only_repository_needs_force(sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
+def test_commit_into_read_only_repository_needs_force(
+    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client
+) -> None:
     name = f"ro-{uuid.uuid4().hex[:12]}"
     lakefs_sdk.RepositoriesApi(sdk).create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=f"local://{name}", read_only=True)
+        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name), read_only=True)
     )
     url = f"/repositories/{name}/branches/main/commits"
     assert_error(http.post(url, json={"message": "m", "allow_empty": True}), 403, "read-only")

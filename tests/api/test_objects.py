@@ -82,7 +82,7 @@ def test_wrapper_round_trip(server: Server, repo: str) -> None:
     assert info.size_bytes == len(data)
     assert info.checksum == hashlib.md5(data).hexdigest()
     assert info.content_type == "text/plain"
-    assert info.physical_address.startswith(f"local://{repo}/")
+    assert info.physical_address.startswith(server.namespace(repo) + "/")
     assert obj.exists()
     assert obj.reader(mode="rb").read() == data
     with obj.reader(mode="r") as reader:
@@ -95,7 +95,7 @@ def test_wrapper_round_trip(server: Server, repo: str) -> None:
         obj.stat()
 
 
-def test_upload_octet_stream_answer(http: httpx.Client, repo: str) -> None:
+def test_upload_octet_stream_answer(server: Server, http: httpx.Client, repo: str) -> None:
     data = os.urandom(1000)
     stats = put(http, repo, "raw.bin", data)
     assert stats["path"] == "raw.bin"
@@ -104,7 +104,7 @@ def test_upload_octet_stream_answer(http: httpx.Client, repo: str) -> None:
     assert stats["checksum"] == hashlib.md5(data).hexdigest()
     assert stats["content_type"] == "application/octet-stream"
     assert stats["metadata"] == {}
-    assert stats["physical_address"].startswith(f"local://{repo}/")
+    assert stats["physical_address"].startswith(server.namespace(repo) + "/")
     assert isinstance(stats["mtime"], int) and stats["mtime"] > 0
     # Any other content type is a raw body too, stored as the object's type.
     stats = put(http, repo, "t.csv", b"a,b\n1,2\n", **{"Content-Type": "text/csv"})
@@ -151,19 +151,24 @@ def test_upload_multipart_errors(http: httpx.Client, repo: str) -> None:
     assert "content" in error_message(missing)
 
     no_boundary = http.post(
-        upload_url(repo), params={"path": "x"}, content=b"data",
+        upload_url(repo),
+        params={"path": "x"},
+        content=b"data",
         headers={"Content-Type": "multipart/form-data"},
     )
     assert no_boundary.status_code == 400
 
     truncated = http.post(
-        upload_url(repo), params={"path": "x"},
+        upload_url(repo),
+        params={"path": "x"},
         content=b'--b\r\nContent-Disposition: form-data; name="content"\r\n\r\npartial data',
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert truncated.status_code == 400
     garbage = http.post(
-        upload_url(repo), params={"path": "x"}, content=b"not multipart at all",
+        upload_url(repo),
+        params={"path": "x"},
+        content=b"not multipart at all",
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert garbage.status_code == 400
@@ -180,7 +185,9 @@ def test_large_object_streams_both_ways(http: httpx.Client, repo: str) -> None:
             yield block
 
     response = http.post(
-        upload_url(repo), params={"path": "big.bin"}, content=body(),
+        upload_url(repo),
+        params={"path": "big.bin"},
+        content=body(),
         headers={"Content-Type": "application/octet-stream"},
     )
     assert response.status_code == 201, response.text
@@ -209,7 +216,8 @@ def test_large_object_streams_both_ways(http: httpx.Client, repo: str) -> None:
 
     # Multipart uploads stream too.
     multipart = http.post(
-        upload_url(repo), params={"path": "big-mp.bin"},
+        upload_url(repo),
+        params={"path": "big-mp.bin"},
         files={"content": ("big", block * 20, "application/x-big")},
     )
     assert multipart.status_code == 201, multipart.text
@@ -284,8 +292,10 @@ def test_head_object(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str) -
     assert ranged.status_code == 206
     assert ranged.headers["content-range"] == "bytes 10-19/100"
     assert ranged.headers["content-length"] == "10"
-    assert http.head(objects_url(repo), params={"path": "h.txt"},
-                     headers={"Range": "bytes=200-"}).status_code == 416
+    assert (
+        http.head(objects_url(repo), params={"path": "h.txt"}, headers={"Range": "bytes=200-"}).status_code
+        == 416
+    )
     assert http.head(objects_url(repo), params={"path": "nope"}).status_code == 404
     api = lakefs_sdk.ObjectsApi(sdk)
     api.head_object(repo, "main", "h.txt")
@@ -316,15 +326,27 @@ def test_conditional_get(http: httpx.Client, repo: str) -> None:
 
 
 def test_conditional_upload(server: Server, http: httpx.Client, repo: str) -> None:
-    first = http.post(upload_url(repo), params={"path": "once"}, content=b"1",
-                      headers={"If-None-Match": "*", "Content-Type": "application/octet-stream"})
+    first = http.post(
+        upload_url(repo),
+        params={"path": "once"},
+        content=b"1",
+        headers={"If-None-Match": "*", "Content-Type": "application/octet-stream"},
+    )
     assert first.status_code == 201, first.text
-    again = http.post(upload_url(repo), params={"path": "once"}, content=b"2",
-                      headers={"If-None-Match": "*", "Content-Type": "application/octet-stream"})
+    again = http.post(
+        upload_url(repo),
+        params={"path": "once"},
+        content=b"2",
+        headers={"If-None-Match": "*", "Content-Type": "application/octet-stream"},
+    )
     assert again.status_code == 412
     assert error_message(again)
-    multipart = http.post(upload_url(repo), params={"path": "once"}, files={"content": ("f", b"3")},
-                          headers={"If-None-Match": "*"})
+    multipart = http.post(
+        upload_url(repo),
+        params={"path": "once"},
+        files={"content": ("f", b"3")},
+        headers={"If-None-Match": "*"},
+    )
     assert multipart.status_code == 412
     assert get(http, repo, "once").content == b"1"
 
@@ -375,7 +397,10 @@ def test_list_objects_paging(
 
     top = api.list_objects(repo, "main", delimiter="/")
     assert [(r.path, r.path_type) for r in top.results] == [
-        ("a/", "common_prefix"), ("b/", "common_prefix"), ("c", "object"), ("d", "object"),
+        ("a/", "common_prefix"),
+        ("b/", "common_prefix"),
+        ("c", "object"),
+        ("d", "object"),
     ]
     raw = http.get(objects_url(repo) + "/ls", params={"delimiter": "/", "amount": 1}).json()
     assert raw["results"] == [
@@ -479,15 +504,17 @@ def test_copy_object(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str) -
     assert get(http, repo, "dst.txt").content == b"copy me"
 
     # A staged object of main copied to another branch, and back from a commit.
-    to_dev = api.copy_object(repo, "dev", "from-main.txt",
-                             lakefs_sdk.ObjectCopyCreation(src_path="src.txt", src_ref="main"))
+    to_dev = api.copy_object(
+        repo, "dev", "from-main.txt", lakefs_sdk.ObjectCopyCreation(src_path="src.txt", src_ref="main")
+    )
     assert to_dev.checksum == source["checksum"]
     assert get(http, repo, "from-main.txt", ref="dev").content == b"copy me"
     assert get(http, repo, "from-main.txt").status_code == 404
     commit_id = commit(sdk, repo)
     put(http, repo, "src.txt", b"changed")
-    from_commit = api.copy_object(repo, "dev", "old.txt",
-                                  lakefs_sdk.ObjectCopyCreation(src_path="src.txt", src_ref=commit_id))
+    from_commit = api.copy_object(
+        repo, "dev", "old.txt", lakefs_sdk.ObjectCopyCreation(src_path="src.txt", src_ref=commit_id)
+    )
     assert from_commit.checksum == source["checksum"]
     assert get(http, repo, "old.txt", ref="dev").content == b"copy me"
 
@@ -495,8 +522,9 @@ def test_copy_object(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str) -
     missing_src = http.post(url, params={"dest_path": "x"}, json={"src_path": "nope"})
     assert missing_src.status_code == 404
     assert error_message(missing_src)
-    missing_branch = http.post(upload_url(repo, "nope") + "/copy", params={"dest_path": "x"},
-                               json={"src_path": "src.txt"})
+    missing_branch = http.post(
+        upload_url(repo, "nope") + "/copy", params={"dest_path": "x"}, json={"src_path": "src.txt"}
+    )
     assert missing_branch.status_code == 404
     missing_ref = http.post(url, params={"dest_path": "x"}, json={"src_path": "src.txt", "src_ref": "nope"})
     assert missing_ref.status_code == 404
@@ -535,8 +563,12 @@ def test_user_metadata(server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Cl
     assert http.put(url, params={"path": "nope"}, json={"set": {"a": "b"}}).status_code == 404
     assert http.put(url, params={"path": "h.txt"}, json={"set": {"a": 1}}).status_code == 400
     assert http.put(url, params={"path": "h.txt"}, json={}).status_code == 400
-    assert http.put(upload_url(repo, "main@") + "/stat/user_metadata", params={"path": "h.txt"},
-                    json={"set": {}}).status_code == 404
+    assert (
+        http.put(
+            upload_url(repo, "main@") + "/stat/user_metadata", params={"path": "h.txt"}, json={"set": {}}
+        ).status_code
+        == 404
+    )
 
 
 # refs ------------------------------------------------------------------------------------
@@ -620,16 +652,19 @@ def test_errors(http: httpx.Client, repo: str) -> None:
     assert get(http, repo, "e.txt").content == b"e"
 
 
-def test_read_only_repository_needs_force(sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
+def test_read_only_repository_needs_force(
+    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client
+) -> None:
     name = f"ro-{uuid.uuid4().hex[:12]}"
     lakefs_sdk.RepositoriesApi(sdk).create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=f"local://{name}", read_only=True)
+        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name), read_only=True)
     )
     refused = http.post(upload_url(name), params={"path": "f"}, content=b"x")
     assert refused.status_code == 403
     assert error_message(refused)
-    forced = http.post(upload_url(name), params={"path": "f", "force": "true", "storageClass": "STANDARD"},
-                       content=b"x")
+    forced = http.post(
+        upload_url(name), params={"path": "f", "force": "true", "storageClass": "STANDARD"}, content=b"x"
+    )
     assert forced.status_code == 201, forced.text
     assert get(http, name, "f").content == b"x"
 
@@ -639,8 +674,9 @@ def test_read_only_repository_needs_force(sdk: lakefs_sdk.ApiClient, http: httpx
     assert [(e["path"], e["status_code"]) for e in bulk.json()["errors"]] == [("f", 403), ("missing", 403)]
     copy = http.post(upload_url(name) + "/copy", params={"dest_path": "g"}, json={"src_path": "f"})
     assert copy.status_code == 403
-    forced_copy = http.post(upload_url(name) + "/copy", params={"dest_path": "g"},
-                            json={"src_path": "f", "force": True})
+    forced_copy = http.post(
+        upload_url(name) + "/copy", params={"dest_path": "g"}, json={"src_path": "f", "force": True}
+    )
     assert forced_copy.status_code == 201
     assert http.delete(upload_url(name), params={"path": "f", "force": "true"}).status_code == 204
     assert get(http, name, "f").status_code == 404

@@ -22,9 +22,9 @@ def unique(prefix: str = "repo") -> str:
 
 
 def create(
-    http: httpx.Client, name: str, namespace: str | None = None, *, bare: bool = False, **fields: object
+    http: httpx.Client, name: str, namespace: str, *, bare: bool = False, **fields: object
 ) -> httpx.Response:
-    body = {"name": name, "storage_namespace": namespace or f"local://{name}", **fields}
+    body = {"name": name, "storage_namespace": namespace, **fields}
     return http.post("/repositories", json=body, params={"bare": "true"} if bare else {})
 
 
@@ -41,15 +41,17 @@ def assert_error(response: httpx.Response, status: int, *words: str) -> str:
 # -- create / get / delete ----------------------------------------------------------------
 
 
-def test_create_get_and_delete(sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
+def test_create_get_and_delete(server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
     name = unique()
     api = lakefs_sdk.RepositoriesApi(sdk)
     created = api.create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=f"local://{name}", default_branch="trunk")
+        lakefs_sdk.RepositoryCreation(
+            name=name, storage_namespace=server.namespace(name), default_branch="trunk"
+        )
     )
     assert created.id == name
     assert created.default_branch == "trunk"
-    assert created.storage_namespace == f"local://{name}"
+    assert created.storage_namespace == server.namespace(name)
     assert created.read_only is False
     assert created.creation_date > 0
     assert api.get_repository(name) == created
@@ -64,62 +66,66 @@ def test_create_get_and_delete(sdk: lakefs_sdk.ApiClient, http: httpx.Client) ->
     assert_error(http.get(f"/repositories/{name}/refs/trunk/commits"), 404)
 
 
-def test_create_flags(sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
+def test_create_flags(server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
     sample = unique("sample")
-    assert create(http, sample, sample_data=True).status_code == 201
+    assert create(http, sample, server.namespace(sample), sample_data=True).status_code == 201
     log = lakefs_sdk.RefsApi(sdk).log_commits(sample, "main").results
     assert len(log) == 2
     listing = lakefs_sdk.ObjectsApi(sdk).list_objects(sample, "main", amount=1000).results
     assert listing, "sample data holds objects"
 
     bare = unique("bare")
-    response = create(http, bare, bare=True)
+    response = create(http, bare, server.namespace(bare), bare=True)
     assert response.status_code == 201, response.text
     assert lakefs_sdk.BranchesApi(sdk).list_branches(bare).results == []
     assert_error(http.get(f"/repositories/{bare}/branches/main"), 404)
 
     read_only = unique("ro")
-    response = create(http, read_only, read_only=True)
+    response = create(http, read_only, server.namespace(read_only), read_only=True)
     assert response.status_code == 201, response.text
     assert response.json()["read_only"] is True
     assert lakefs_sdk.RepositoriesApi(sdk).get_repository(read_only).read_only is True
 
 
-def test_create_refusals(http: httpx.Client, repo: str) -> None:
+def test_create_refusals(server: Server, http: httpx.Client, repo: str) -> None:
     for bad in ("A-Upper", "no", "-leading", "under_score", "x" * 64, "sp ace"):
-        assert_error(create(http, bad, f"local://{unique()}"), 400)
+        assert_error(create(http, bad, server.namespace(unique())), 400)
     name = unique()
-    assert_error(create(http, name, f"s3://bucket/{name}"), 400)
+    assert_error(create(http, name, server.backend.foreign_namespace(name)), 400)
     assert_error(create(http, name, "no-scheme-at-all"), 400)
-    assert_error(create(http, name, f"local://{repo}"), 400, "in use")
-    assert_error(create(http, repo, f"local://{unique()}"), 409, repo)
-    assert_error(create(http, name, default_branch="bad branch!"), 400)
+    assert_error(create(http, name, server.namespace(repo)), 400, "in use")
+    assert_error(create(http, repo, server.namespace(unique())), 409, repo)
+    assert_error(create(http, name, server.namespace(name), default_branch="bad branch!"), 400)
     assert_error(http.post("/repositories", content=b"{"), 400)
     assert_error(http.post("/repositories", json={"name": name}), 400)
     assert_error(http.post("/repositories", json={"name": 5, "storage_namespace": "local://x"}), 400)
     # None of the refused attempts left anything behind.
-    assert create(http, name).status_code == 201
+    assert create(http, name, server.namespace(name)).status_code == 201
 
 
-def test_namespace_is_free_again_after_delete(sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
+def test_namespace_is_free_again_after_delete(
+    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client
+) -> None:
     first = unique()
-    assert create(http, first).status_code == 201
+    assert create(http, first, server.namespace(first)).status_code == 201
     second = unique()
-    assert_error(create(http, second, f"local://{first}"), 400)
+    assert_error(create(http, second, server.namespace(first)), 400)
     lakefs_sdk.RepositoriesApi(sdk).delete_repository(first)
-    assert create(http, second, f"local://{first}").status_code == 201
+    assert create(http, second, server.namespace(first)).status_code == 201
 
 
-def test_create_through_the_lakefs_wrapper(client: lakefs.Client) -> None:
+def test_create_through_the_lakefs_wrapper(server: Server, client: lakefs.Client) -> None:
     name = unique()
     repo = lakefs.Repository(name, client=client).create(
-        storage_namespace=f"local://{name}", default_branch="main", exist_ok=False
+        storage_namespace=server.namespace(name), default_branch="main", exist_ok=False
     )
     assert repo.properties.id == name
-    again = lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}", exist_ok=True)
-    assert again.properties.storage_namespace == f"local://{name}"
+    again = lakefs.Repository(name, client=client).create(
+        storage_namespace=server.namespace(name), exist_ok=True
+    )
+    assert again.properties.storage_namespace == server.namespace(name)
     with pytest.raises(lakefs.exceptions.ConflictException):
-        lakefs.Repository(name, client=client).create(storage_namespace=f"local://{unique()}")
+        lakefs.Repository(name, client=client).create(storage_namespace=server.namespace(unique()))
     assert name in [r.id for r in lakefs.repositories(client=client, prefix=name)]
     repo.delete()
     with pytest.raises(lakefs.exceptions.NotFoundException):
@@ -129,11 +135,11 @@ def test_create_through_the_lakefs_wrapper(client: lakefs.Client) -> None:
 # -- list ---------------------------------------------------------------------------------
 
 
-def test_list_with_prefix_after_and_amount(http: httpx.Client) -> None:
+def test_list_with_prefix_after_and_amount(server: Server, http: httpx.Client) -> None:
     group = f"list-{uuid.uuid4().hex[:8]}"
     names = sorted(f"{group}-{i}" for i in range(5))
     for name in names:
-        assert create(http, name).status_code == 201
+        assert create(http, name, server.namespace(name)).status_code == 201
     listed = http.get("/repositories", params={"prefix": group}).json()
     assert [r["id"] for r in listed["results"]] == names
     assert listed["pagination"]["has_more"] is False
@@ -265,13 +271,13 @@ def test_current_user(sdk: lakefs_sdk.ApiClient) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:GET /config:DeprecationWarning")
-def test_configuration_answers(sdk: lakefs_sdk.ApiClient, client: lakefs.Client) -> None:
+def test_configuration_answers(server: Server, sdk: lakefs_sdk.ApiClient, client: lakefs.Client) -> None:
     config = lakefs_sdk.ConfigApi(sdk).get_config()
     assert config.storage_config is not None
-    assert config.storage_config.blockstore_type == "local"
+    assert config.storage_config.blockstore_type == server.backend.blockstore_type
     storage = lakefs_sdk.InternalApi(sdk).get_storage_config()
-    assert storage.blockstore_namespace_example.startswith("local://")
+    assert storage.blockstore_namespace_example.startswith(f"{server.backend.blockstore_type}://")
     version = lakefs_sdk.InternalApi(sdk).get_lake_fs_version()
     assert version.version
     assert client.version
-    assert client.storage_config.blockstore_type == "local"
+    assert client.storage_config.blockstore_type == server.backend.blockstore_type

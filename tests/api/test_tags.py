@@ -73,8 +73,12 @@ def test_tag_refs_and_reading_through_tags(sdk: lakefs_sdk.ApiClient, repo: str)
     first = head(sdk, repo, "main")
     second = commit_file(sdk, repo, "a")
     third = commit_file(sdk, repo, "b")
-    cases = {"at-commit": (second, second), "at-short": (first[:10], first),
-             "at-ancestry": ("main~1", second), "at-branch": ("main", third)}
+    cases = {
+        "at-commit": (second, second),
+        "at-short": (first[:10], first),
+        "at-ancestry": ("main~1", second),
+        "at-branch": ("main", third),
+    }
     for name, (ref, expected) in cases.items():
         assert api.create_tag(repo, lakefs_sdk.TagCreation(id=name, ref=ref)).commit_id == expected
     assert api.create_tag(repo, lakefs_sdk.TagCreation(id="of-tag", ref="at-ancestry")).commit_id == second
@@ -128,11 +132,16 @@ def test_tag_errors(http: httpx.Client, repo: str) -> None:
     assert http.get(f"{base}/dup").json()["id"] == "dup"
 
 
-def test_read_only_repository_needs_force(http: httpx.Client, repo: str) -> None:
+def test_read_only_repository_needs_force(server: Server, http: httpx.Client, repo: str) -> None:
     name = f"{repo}-ro"
-    created = http.post("/repositories", json={
-        "name": name, "storage_namespace": f"local://{name}", "read_only": True,
-    })
+    created = http.post(
+        "/repositories",
+        json={
+            "name": name,
+            "storage_namespace": server.namespace(name),
+            "read_only": True,
+        },
+    )
     assert created.status_code == 201, created.text
     base = f"/repositories/{name}/tags"
     assert_error(http.post(base, json={"id": "t", "ref": "main"}), 403, "read-only")

@@ -89,8 +89,7 @@ async def login(request: Request) -> Response:
     user = auth.authenticate(body.access_key_id, body.secret_access_key)
     token, expires = auth.issue_token(user.username)
     response = json_response({"token": token, "token_expiration": expires})
-    response.set_cookie(LOGIN_COOKIE, token, expires=expires, httponly=True, samesite="lax",
-                        path="/")
+    response.set_cookie(LOGIN_COOKIE, token, expires=expires, httponly=True, samesite="lax", path="/")
     return response
 
 

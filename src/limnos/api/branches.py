@@ -91,9 +91,7 @@ async def create_branch(request: Request) -> Response:
     """createBranch: 201 with the new branch's commit id as a text body."""
     repo = repository(request)
     body = await read_json(request, BranchCreation)
-    commit_id = services(request).graveler.create_branch(
-        writable(repo, body.force), body.name, body.source
-    )
+    commit_id = services(request).graveler.create_branch(writable(repo, body.force), body.name, body.source)
     return Response(commit_id, status_code=201, media_type="text/html")
 
 
@@ -209,9 +207,7 @@ async def diff_branch(request: Request) -> Response:
         for change in svc.catalog.decode_changes(changes):
             yield change.path, change
 
-    page, has_more = list_page(
-        scan, prefix=prefix, delimiter=delimiter, after=after, amount=amount
-    )
+    page, has_more = list_page(scan, prefix=prefix, delimiter=delimiter, after=after, amount=amount)
     results = [_diff_body(item.value, item.path) for item in page]
     next_offset = page[-1].path if page else ""
     return json_response(paginated(results, has_more, next_offset))
@@ -228,11 +224,7 @@ routes = [
         hard_reset_branch,
         methods=["PUT"],
     ),
-    Route(
-        "/repositories/{repository}/branches/{branch}/revert", revert_branch, methods=["POST"]
-    ),
-    Route(
-        "/repositories/{repository}/branches/{branch}/cherry-pick", cherry_pick, methods=["POST"]
-    ),
+    Route("/repositories/{repository}/branches/{branch}/revert", revert_branch, methods=["POST"]),
+    Route("/repositories/{repository}/branches/{branch}/cherry-pick", cherry_pick, methods=["POST"]),
     Route("/repositories/{repository}/branches/{branch}/diff", diff_branch, methods=["GET"]),
 ]

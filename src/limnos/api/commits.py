@@ -99,7 +99,10 @@ async def create_commit(request: Request) -> Response:
     def work() -> str:
         if source:
             return commit_metarange(
-                g, repo, branch, source,
+                g,
+                repo,
+                branch,
+                source,
                 committer=committer,
                 message=body.message,
                 metadata=body.metadata,
@@ -185,22 +188,18 @@ def _touches(g: Graveler, repo: Repository, commit_id: str, commit: Commit, quer
     this = ResolvedRef(commit_id)
     if not commit.parents:
         return any(g.get(repo, this, key) is not None for key in query.objects) or any(
-            next(g.iterate(repo, this, prefix=prefix), None) is not None
-            for prefix in query.prefixes
+            next(g.iterate(repo, this, prefix=prefix), None) is not None for prefix in query.prefixes
         )
     parent_id = commit.parents[0]
     if g.tree_of(repo, parent_id) == commit.tree_id:
         return False
     parent = ResolvedRef(parent_id)
     return any(g.get(repo, parent, key) != g.get(repo, this, key) for key in query.objects) or any(
-        next(g.diff(repo, parent_id, commit_id, prefix=prefix), None) is not None
-        for prefix in query.prefixes
+        next(g.diff(repo, parent_id, commit_id, prefix=prefix), None) is not None for prefix in query.prefixes
     )
 
 
-def log_page(
-    g: Graveler, repo: Repository, start: str, query: LogQuery
-) -> tuple[list[dict[str, Any]], bool]:
+def log_page(g: Graveler, repo: Repository, start: str, query: LogQuery) -> tuple[list[dict[str, Any]], bool]:
     """One page of the log from commit ``start`` and whether more follow."""
     walk = g.log(repo, start, first_parent=query.first_parent)
     if query.since is not None:

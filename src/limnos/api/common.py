@@ -33,8 +33,7 @@ class ApiError(Exception):
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response encoded with msgspec."""
-    return Response(_json.encode(body), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(_json.encode(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def error_response(status: int, message: str) -> Response:
@@ -98,8 +97,9 @@ def query_required(request: Request, name: str) -> str:
     return value
 
 
-def query_int(request: Request, name: str, default: int, *, minimum: int | None = None,
-              maximum: int | None = None) -> int:
+def query_int(
+    request: Request, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An integer query parameter; 400 when malformed or out of bounds."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
@@ -160,9 +160,7 @@ def writable(repo: Repository, force: bool | None) -> Repository:
     return repo
 
 
-def take_page(
-    items: Iterable[T], after: str, amount: int, name: Callable[[T], str]
-) -> tuple[list[T], bool]:
+def take_page(items: Iterable[T], after: str, amount: int, name: Callable[[T], str]) -> tuple[list[T], bool]:
     """Up to ``amount`` items whose name sorts after ``after`` (items come in name order),
     and whether more follow."""
     page: list[T] = []

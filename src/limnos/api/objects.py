@@ -54,10 +54,26 @@ _RANGE_NOT_SATISFIABLE = "Requested Range Not Satisfiable"
 # Content types a browser may show inline; everything else is served as an attachment.
 _INLINE_TYPES = frozenset(
     {
-        "image/jpeg", "image/jpg", "image/png", "image/gif", "image/webp", "image/svg+xml",
-        "application/pdf", "text/plain", "text/markdown", "text/x-markdown", "text/html",
-        "text/css", "text/javascript", "application/javascript", "application/json",
-        "application/xml", "text/xml", "video/mp4", "video/webm", "audio/mpeg",
+        "image/jpeg",
+        "image/jpg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/svg+xml",
+        "application/pdf",
+        "text/plain",
+        "text/markdown",
+        "text/x-markdown",
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/xml",
+        "text/xml",
+        "video/mp4",
+        "video/webm",
+        "audio/mpeg",
     }
 )
 
@@ -141,9 +157,9 @@ def _user_metadata_headers(request: Request) -> dict[str, str]:
     for name, value in request.headers.items():
         # Header names arrive lower-cased; the first of repeated headers wins, as in lakeFS.
         if name.startswith(_META_PREFIX):
-            metadata.setdefault(name[len(_META_PREFIX):], value)
+            metadata.setdefault(name[len(_META_PREFIX) :], value)
         elif name.startswith(_INTERNAL_PREFIX):
-            metadata.setdefault(_INTERNAL_KEY_PREFIX + name[len(_INTERNAL_PREFIX):], value)
+            metadata.setdefault(_INTERNAL_KEY_PREFIX + name[len(_INTERNAL_PREFIX) :], value)
     return metadata
 
 
@@ -198,7 +214,7 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     """
     if not _RANGE_SYNTAX.match(header):
         raise ApiError(400, f"invalid Range header {header!r}: expected bytes=<first>-<last>")
-    spec = header[len("bytes="):]
+    spec = header[len("bytes=") :]
     if "," in spec:
         raise RangeNotSatisfiableError("multiple ranges are not supported")
     first_text, _, last_text = (part.strip() for part in spec.partition("-"))
@@ -328,7 +344,7 @@ async def list_objects(request: Request) -> Response:
     after = query_str(request, "after")
     with_metadata = query_bool(request, "user_metadata", True)
     _check_no_presign(request)
-    page, has_more = services(request).catalog.list(
+    page, has_more = services(request).catalog.list_entries(
         repo, ref, prefix=prefix, delimiter=delimiter, after=after, amount=amount
     )
     results: list[dict[str, Any]] = []
@@ -532,8 +548,14 @@ async def upload_object(request: Request) -> Response:
         raise
     try:
         entry = svc.catalog.link(
-            repo, branch_name, path, sink.address, stored,
-            content_type=content_type or DEFAULT_CONTENT_TYPE, metadata=metadata, if_absent=if_absent,
+            repo,
+            branch_name,
+            path,
+            sink.address,
+            stored,
+            content_type=content_type or DEFAULT_CONTENT_TYPE,
+            metadata=metadata,
+            if_absent=if_absent,
         )
     except BaseException:
         # Nothing points at the bytes: remove them rather than leave garbage behind.

@@ -39,8 +39,14 @@ STRATEGY_KEY = ".lakefs.merge.strategy"
 
 
 def _with_staged(
-    g: Graveler, repo: Repository, left_commit: str, branch: str,
-    committed: Iterator[Change], *, start: str, prefix: str,
+    g: Graveler,
+    repo: Repository,
+    left_commit: str,
+    branch: str,
+    committed: Iterator[Change],
+    *,
+    start: str,
+    prefix: str,
 ) -> Iterator[Change]:
     """Committed differences against a branch's head, updated with its staged changes.
 
@@ -65,9 +71,7 @@ def _with_staged(
         s = next(staged, None)
 
 
-def _compared(
-    g: Graveler, base: str | None, repo: Repository, changes: Iterator[Change]
-) -> Iterator[Change]:
+def _compared(g: Graveler, base: str | None, repo: Repository, changes: Iterator[Change]) -> Iterator[Change]:
     """What merging right into left would change: differences right made since ``base``.
 
     Keys only left changed are dropped; keys both sides changed differently are
@@ -85,7 +89,11 @@ def _compared(
 
 
 def diff_scan(
-    g: Graveler, repo: Repository, left: ResolvedRef, right: ResolvedRef, kind: str,
+    g: Graveler,
+    repo: Repository,
+    left: ResolvedRef,
+    right: ResolvedRef,
+    kind: str,
     prefix: str,
 ) -> Callable[[str], Iterator[tuple[str, EntryChange]]]:
     """A scan over the differences between two refs, for :func:`list_page`.
@@ -216,9 +224,7 @@ async def find_merge_base(request: Request) -> Response:
 
 
 routes = [
-    Route(
-        "/repositories/{repository}/refs/{leftRef:ref}/diff/{rightRef:ref}", diff_refs, methods=["GET"]
-    ),
+    Route("/repositories/{repository}/refs/{leftRef:ref}/diff/{rightRef:ref}", diff_refs, methods=["GET"]),
     Route(
         "/repositories/{repository}/refs/{sourceRef:ref}/merge/{destinationBranch}",
         merge_into_branch,

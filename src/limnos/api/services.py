@@ -70,8 +70,9 @@ def open_block(config: Config) -> BlockAdapter:
                 secret_access_key=config["blockstore.s3.credentials.secret_access_key"],
                 max_retries=config["blockstore.s3.max_retries"],
                 pre_signed_expiry_seconds=int(
-                    parse_duration("blockstore.s3.pre_signed_expiry",
-                                   config["blockstore.s3.pre_signed_expiry"])
+                    parse_duration(
+                        "blockstore.s3.pre_signed_expiry", config["blockstore.s3.pre_signed_expiry"]
+                    )
                 ),
             )
         )

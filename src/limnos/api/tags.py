@@ -41,9 +41,7 @@ async def create_tag(request: Request) -> Response:
     """createTag: 201 with the new tag's Ref; 409 when the name is taken."""
     repo = repository(request)
     body = await read_json(request, TagCreation)
-    commit_id = services(request).graveler.create_tag(
-        writable(repo, body.force), body.id, body.ref
-    )
+    commit_id = services(request).graveler.create_tag(writable(repo, body.force), body.id, body.ref)
     return json_response(ref_body(body.id, commit_id), 201)
 
 

@@ -194,9 +194,7 @@ class AuthService:
             self._kv.delete_if(PARTITION, _SETUP_KEY, marker_raw)
             raise
 
-        done = SetupRecord(
-            state=SETUP_DONE, owner=marker.owner, started=marker.started, username=username
-        )
+        done = SetupRecord(state=SETUP_DONE, owner=marker.owner, started=marker.started, username=username)
         if not self._kv.set_if(PARTITION, _SETUP_KEY, encode(done), marker_raw):
             # We stalled so long that another process took the setup over. Our keys were
             # never handed out: withdraw them (the user may have been adopted; keep it).
@@ -243,9 +241,7 @@ class AuthService:
             raise NotFoundError(f"user {username!r} not found")
         return decode_user(raw)
 
-    def list_users(
-        self, after: str = "", amount: int = 100, prefix: str = ""
-    ) -> tuple[list[User], bool]:
+    def list_users(self, after: str = "", amount: int = 100, prefix: str = "") -> tuple[list[User], bool]:
         """One page of users in name order: names ``> after`` starting with ``prefix``.
 
         Returns ``(users, has_more)``.
@@ -254,9 +250,7 @@ class AuthService:
             raise ValueError("amount must be positive")
         start = _USER_PREFIX + after.encode() + b"\x00" if after else b""
         items = list(
-            self._kv.scan(
-                PARTITION, start=start, prefix=_USER_PREFIX + prefix.encode(), limit=amount + 1
-            )
+            self._kv.scan(PARTITION, start=start, prefix=_USER_PREFIX + prefix.encode(), limit=amount + 1)
         )
         users = [decode_user(item.value) for item in items[:amount]]
         return users, len(items) > amount
@@ -335,10 +329,7 @@ class AuthService:
         """A user's credentials by access key id, with secrets blanked (``""``)."""
         self.get_user(username)
         prefix = _index_prefix(username)
-        keys = [
-            _CRED_PREFIX + item.key[len(prefix) :]
-            for item in self._kv.scan(PARTITION, prefix=prefix)
-        ]
+        keys = [_CRED_PREFIX + item.key[len(prefix) :] for item in self._kv.scan(PARTITION, prefix=prefix)]
         found = self._kv.get_many(PARTITION, keys)
         out: list[Credentials] = []
         for key in keys:

@@ -62,9 +62,7 @@ class LocalAdapter(BlockAdapter):
         super().validate_namespace(namespace)
         _, rest = split_uri(namespace)
         if not rest.strip("/") or rest.startswith("/"):
-            raise InvalidAddressError(
-                f"storage namespace {namespace!r} must be local://<relative path>"
-            )
+            raise InvalidAddressError(f"storage namespace {namespace!r} must be local://<relative path>")
         self._path(namespace, writing=True)
 
     def writer(self, uri: str) -> BlockWriter:

@@ -155,8 +155,12 @@ class S3Adapter(BlockAdapter):
             for number, offset in enumerate(range(0, size, part_size), start=1):
                 last = min(offset + part_size, size) - 1
                 result = self.client.upload_part_copy(
-                    Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
-                    CopySource=source, CopySourceRange=f"bytes={offset}-{last}",
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload,
+                    PartNumber=number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={offset}-{last}",
                 )
                 parts.append({"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]})
             self.client.complete_multipart_upload(
@@ -244,13 +248,16 @@ class _S3Writer(BlockWriter):
     def _flush_part(self, data: bytes) -> None:
         try:
             if self.upload_id is None:
-                self.upload_id = self.client.create_multipart_upload(
-                    Bucket=self.bucket, Key=self.key
-                )["UploadId"]
+                self.upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key)[
+                    "UploadId"
+                ]
             number = len(self.parts) + 1
             result = self.client.upload_part(
-                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                PartNumber=number, Body=data,
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                PartNumber=number,
+                Body=data,
             )
         except ClientError as err:
             raise BlockError(f"writing s3://{self.bucket}/{self.key}: {err}") from None
@@ -264,7 +271,9 @@ class _S3Writer(BlockWriter):
                 if self.buffer:
                     self._flush_part(bytes(self.buffer))
                 self.client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self.upload_id,
                     MultipartUpload={"Parts": self.parts},
                 )
                 self.upload_id = None
@@ -277,9 +286,7 @@ class _S3Writer(BlockWriter):
         self.buffer.clear()
         if self.upload_id is not None:
             try:
-                self.client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
-                )
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
             except ClientError:
                 pass  # the store expires abandoned uploads itself
             self.upload_id = None

@@ -97,7 +97,7 @@ class Catalog:
         value = self.graveler.get(repo, ref, path)
         return None if value is None else decode_entry(value)
 
-    def list(
+    def list_entries(
         self,
         repo: Repository,
         ref: ResolvedRef,
@@ -247,7 +247,10 @@ class Catalog:
 
 
 def build_tree(
-    graveler: Graveler, block: BlockAdapter, namespace: str, base_tree: str,
+    graveler: Graveler,
+    block: BlockAdapter,
+    namespace: str,
+    base_tree: str,
     files: Iterable[tuple[str, bytes, str]],
 ) -> str:
     """Write ``files`` (path, content, content type) into storage and return the tree of

@@ -19,8 +19,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="serve the lakeFS-compatible API")
     run.add_argument("--config", "-c", help="YAML configuration file")
-    run.add_argument("--quickstart", action="store_true",
-                     help="embedded storage, quickstart credentials and a sample repository")
+    run.add_argument(
+        "--quickstart",
+        action="store_true",
+        help="embedded storage, quickstart credentials and a sample repository",
+    )
     run.add_argument("--workers", type=int, help="worker processes (default: one per core)")
 
     setup = commands.add_parser("setup", help="create the first admin user")
@@ -106,8 +109,7 @@ def _banner(config: Config, host: str, port: int) -> None:
     lines = [f"Limnos {__version__} is listening on http://{shown}:{port}/api/v1"]
     if config.quickstart:
         lines += [
-            "Quickstart: SQLite metadata and local storage under "
-            f"{config.data_dir()}",
+            f"Quickstart: SQLite metadata and local storage under {config.data_dir()}",
             f"  access_key_id:     {config['installation.access_key_id']}",
             f"  secret_access_key: {config['installation.secret_access_key']}",
             "  sample repository: quickstart (branch main)",

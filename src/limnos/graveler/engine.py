@@ -177,8 +177,7 @@ class Graveler:
             return
         if other.instance_id == marker.instance_id:
             raise ValidationError(
-                f"storage namespace {namespace!r} is already in use by repository "
-                f"{marker.repository!r}"
+                f"storage namespace {namespace!r} is already in use by repository {marker.repository!r}"
             )
 
     def get_repository(self, name: str) -> Repository:
@@ -192,9 +191,7 @@ class Graveler:
     def delete_repository(self, name: str) -> None:
         """Delete a repository and all its refs (objects in storage are left alone)."""
         repo = self.refs.get_repository(name)
-        tokens = [
-            t for _, b in self.refs.list_branches(repo) for t in (b.staging_token, *b.sealed_tokens)
-        ]
+        tokens = [t for _, b in self.refs.list_branches(repo) for t in (b.staging_token, *b.sealed_tokens)]
         self.refs.delete_repository(repo)
         for token in tokens:
             self.staging.drop(token)
@@ -278,9 +275,7 @@ class Graveler:
         self.get_tag(repo, name)
         self.refs.delete_tag(repo, name)
 
-    def list_tags(
-        self, repo: Repository, start: str = "", prefix: str = ""
-    ) -> Iterator[tuple[str, Tag]]:
+    def list_tags(self, repo: Repository, start: str = "", prefix: str = "") -> Iterator[tuple[str, Tag]]:
         """Tags in name order."""
         return self.refs.list_tags(repo, start, prefix)
 
@@ -328,14 +323,22 @@ class Graveler:
                 yield Change(key, change_kind(committed, staged), committed, staged)
 
     def diff(
-        self, repo: Repository, left_commit: str, right_commit: str, *, start: str = "",
+        self,
+        repo: Repository,
+        left_commit: str,
+        right_commit: str,
+        *,
+        start: str = "",
         prefix: str = "",
     ) -> Iterator[Change]:
         """Differences between the trees of two commits, in key order."""
         ns = repo.storage_namespace
         for key, left, right in self.committed.diff(
-            ns, self.tree_of(repo, left_commit), self.tree_of(repo, right_commit),
-            start=start, prefix=prefix,
+            ns,
+            self.tree_of(repo, left_commit),
+            self.tree_of(repo, right_commit),
+            start=start,
+            prefix=prefix,
         ):
             yield Change(key, change_kind(left, right), left, right)
 
@@ -372,7 +375,12 @@ class Graveler:
         raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
 
     def set(
-        self, repo: Repository, branch_name: str, key: str, value: bytes, *,
+        self,
+        repo: Repository,
+        branch_name: str,
+        key: str,
+        value: bytes,
+        *,
         if_absent: bool = False,
     ) -> None:
         """Stage ``value`` for ``key`` on a branch.
@@ -441,8 +449,10 @@ class Graveler:
             dirty = self.is_dirty(branch)
             if dirty and not force:
                 raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
-            fresh = Branch(target, new_token()) if dirty else Branch(
-                target, branch.staging_token, branch.sealed_tokens
+            fresh = (
+                Branch(target, new_token())
+                if dirty
+                else Branch(target, branch.staging_token, branch.sealed_tokens)
             )
             if self.refs.swap_branch(repo, branch_name, raw, fresh):
                 if dirty:
@@ -513,9 +523,7 @@ class Graveler:
             if current.commit_id != base or tail != sealed:
                 return False
             rest = current.sealed_tokens[: len(current.sealed_tokens) - len(sealed)]
-            if self.refs.swap_branch(
-                repo, branch_name, raw, Branch(target, current.staging_token, rest)
-            ):
+            if self.refs.swap_branch(repo, branch_name, raw, Branch(target, current.staging_token, rest)):
                 self._retire_tokens(sealed)
                 return True
 
@@ -550,7 +558,7 @@ class Graveler:
             head = self.refs.get_commit(repo, branch.commit_id)
             if tree_id == head.tree_id and not allow_empty:
                 raise NoChangesError(f"branch {branch_name!r}: no changes")
-            parents = (branch.commit_id,)
+            parents: tuple[str, ...] = (branch.commit_id,)
             generation = head.generation + 1
             if extra_parent is not None:
                 parents = (branch.commit_id, extra_parent)
@@ -575,13 +583,9 @@ class Graveler:
     def _retire_tokens(self, tokens: tuple[str, ...]) -> None:
         """Schedule staging tokens for deletion after a grace period; drop old ones."""
         now = time.time()
-        self.kv.set_many(
-            _RETIRED, [(f"{now:017.6f}/{t}".encode(), b"") for t in tokens]
-        )
+        self.kv.set_many(_RETIRED, [(f"{now:017.6f}/{t}".encode(), b"") for t in tokens])
         limit = f"{now - SEALED_GRACE_SECONDS:017.6f}".encode()
-        expired = [
-            item.key for item in self.kv.scan(_RETIRED, limit=100) if item.key < limit
-        ]
+        expired = [item.key for item in self.kv.scan(_RETIRED, limit=100) if item.key < limit]
         for key in expired:
             self.staging.drop(key.decode().split("/", 1)[1])
             self.kv.delete(_RETIRED, key)

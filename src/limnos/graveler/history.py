@@ -26,9 +26,7 @@ def walk(
         return
     seen = {start}
     first = refs.get_commit(repo, start)
-    queue: list[tuple[int, int, str, Commit]] = [
-        (-first.generation, -first.creation_date, start, first)
-    ]
+    queue: list[tuple[int, int, str, Commit]] = [(-first.generation, -first.creation_date, start, first)]
     while queue:
         _, _, commit_id, commit = heapq.heappop(queue)
         yield commit_id, commit

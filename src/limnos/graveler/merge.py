@@ -13,9 +13,7 @@ STRATEGIES = ("", "dest-wins", "source-wins")
 
 def _check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
-        raise ValidationError(
-            f"strategy {strategy!r} is invalid: use 'dest-wins' or 'source-wins'"
-        )
+        raise ValidationError(f"strategy {strategy!r} is invalid: use 'dest-wins' or 'source-wins'")
 
 
 def _until_landed(branch_name: str, attempt: Callable[[], str | None]) -> str:
@@ -54,9 +52,7 @@ def merge(
         head = g.get_branch(repo, dest_branch).commit_id
         base = g.merge_base(repo, head, source)
         base_tree = g.tree_of(repo, base) if base is not None else g.committed.empty_tree(ns)
-        tree = g.committed.merge(
-            ns, base_tree, g.tree_of(repo, head), g.tree_of(repo, source), strategy
-        )
+        tree = g.committed.merge(ns, base_tree, g.tree_of(repo, head), g.tree_of(repo, source), strategy)
         return g.commit_tree(
             repo,
             dest_branch,
@@ -102,9 +98,7 @@ def revert(
 
     def attempt() -> str | None:
         head = g.get_branch(repo, branch_name).commit_id
-        tree = g.committed.merge(
-            repo.storage_namespace, commit.tree_id, g.tree_of(repo, head), parent_tree
-        )
+        tree = g.committed.merge(repo.storage_namespace, commit.tree_id, g.tree_of(repo, head), parent_tree)
         return g.commit_tree(
             repo,
             branch_name,
@@ -142,9 +136,7 @@ def cherry_pick(
 
     def attempt() -> str | None:
         head = g.get_branch(repo, branch_name).commit_id
-        tree = g.committed.merge(
-            repo.storage_namespace, parent_tree, g.tree_of(repo, head), commit.tree_id
-        )
+        tree = g.committed.merge(repo.storage_namespace, parent_tree, g.tree_of(repo, head), commit.tree_id)
         return g.commit_tree(
             repo,
             branch_name,

@@ -25,8 +25,7 @@ def check_branch_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid branch name."""
     if not BRANCH_NAME.match(name):
         raise ValidationError(
-            f"branch name {name!r} is invalid: use letters, digits, '_' and '-', "
-            "not starting with '-'"
+            f"branch name {name!r} is invalid: use letters, digits, '_' and '-', not starting with '-'"
         )
 
 

@@ -166,9 +166,7 @@ class RefStore:
         """Remove a tag."""
         self.kv.delete(tags_partition(repo), name.encode())
 
-    def list_tags(
-        self, repo: Repository, start: str = "", prefix: str = ""
-    ) -> Iterator[tuple[str, Tag]]:
+    def list_tags(self, repo: Repository, start: str = "", prefix: str = "") -> Iterator[tuple[str, Tag]]:
         """Tags in name order with ``name >= start``."""
         for item in self.kv.scan(tags_partition(repo), start=start.encode(), prefix=prefix.encode()):
             yield item.key.decode(), decode(item.value, Tag)

@@ -101,9 +101,7 @@ def _resolve_commit_id(refs: RefStore, repo: Repository, base: str) -> str:
         return base
     matches = refs.commits_with_prefix(repo, base, limit=2)
     if len(matches) != 1:
-        raise NotFoundError(
-            f"ref {base!r} not found" if not matches else f"ref {base!r} is ambiguous"
-        )
+        raise NotFoundError(f"ref {base!r} not found" if not matches else f"ref {base!r} is ambiguous")
     return matches[0]
 
 

@@ -67,9 +67,7 @@ class StagingArea:
         """Whether no token holds any staged value."""
         return all(next(self.kv.scan(partition(t), limit=1), None) is None for t in tokens)
 
-    def iterate(
-        self, tokens: list[str], *, start: str = "", prefix: str = ""
-    ) -> Iterator[tuple[str, bytes]]:
+    def iterate(self, tokens: list[str], *, start: str = "", prefix: str = "") -> Iterator[tuple[str, bytes]]:
         """Staged (key, value) in key order; for a key in several tokens the first token wins."""
         streams = [
             (

@@ -90,9 +90,7 @@ class PostgresStore(KVStore):
 
     def get(self, partition: str, key: bytes) -> bytes | None:
         def op(cur: psycopg.Cursor[Any]) -> bytes | None:
-            cur.execute(
-                "SELECT value FROM limnos_kv WHERE partition=%s AND key=%s", (partition, key)
-            )
+            cur.execute("SELECT value FROM limnos_kv WHERE partition=%s AND key=%s", (partition, key))
             row = cur.fetchone()
             return None if row is None else bytes(row[0])
 
@@ -132,9 +130,7 @@ class PostgresStore(KVStore):
 
         self._run(op, idempotent=True)
 
-    def set_if(
-        self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist
-    ) -> bool:
+    def set_if(self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist) -> bool:
         def op(cur: psycopg.Cursor[Any]) -> bool:
             if expected is MUST_NOT_EXIST:
                 cur.execute(
@@ -153,9 +149,7 @@ class PostgresStore(KVStore):
 
     def delete(self, partition: str, key: bytes) -> None:
         self._run(
-            lambda cur: cur.execute(
-                "DELETE FROM limnos_kv WHERE partition=%s AND key=%s", (partition, key)
-            ),
+            lambda cur: cur.execute("DELETE FROM limnos_kv WHERE partition=%s AND key=%s", (partition, key)),
             idempotent=True,
         )
 

@@ -7,7 +7,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 from pathlib import Path
 
 from limnos.kv.store import (
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 _SCAN_BATCH = 1000
+T = TypeVar("T")
 
 
 class SQLiteStore(KVStore):
@@ -53,11 +55,10 @@ class SQLiteStore(KVStore):
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=60
-            )
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
             conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-            self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))  # type: ignore[union-attr]
+            wal = conn
+            self._retry(lambda: wal.execute("PRAGMA journal_mode=WAL"))
             conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
             with self._lock:
@@ -65,7 +66,7 @@ class SQLiteStore(KVStore):
         return conn
 
     @staticmethod
-    def _retry(op):  # type: ignore[no-untyped-def]
+    def _retry(op: Callable[[], T]) -> T:
         """Run ``op``, retrying while the database is locked beyond the busy timeout."""
         delay = 0.005
         for _ in range(50):
@@ -78,10 +79,10 @@ class SQLiteStore(KVStore):
                 delay = min(delay * 2, 0.2)
         raise KVUnavailableError("metadata database stayed locked")
 
-    def _write(self, fn):  # type: ignore[no-untyped-def]
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn()
 
-        def run():  # type: ignore[no-untyped-def]
+        def run() -> T:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
@@ -94,9 +95,11 @@ class SQLiteStore(KVStore):
         return self._retry(run)
 
     def get(self, partition: str, key: bytes) -> bytes | None:
-        row = self._conn().execute(
-            "SELECT value FROM kv WHERE partition=? AND key=?", (partition, key)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT value FROM kv WHERE partition=? AND key=?", (partition, key))
+            .fetchone()
+        )
         return None if row is None else bytes(row[0])
 
     def get_many(self, partition: str, keys: list[bytes]) -> dict[bytes, bytes]:
@@ -130,9 +133,7 @@ class SQLiteStore(KVStore):
             )
         )
 
-    def set_if(
-        self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist
-    ) -> bool:
+    def set_if(self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist) -> bool:
         if expected is MUST_NOT_EXIST:
             cur = self._retry(
                 lambda: self._conn().execute(
@@ -151,9 +152,7 @@ class SQLiteStore(KVStore):
 
     def delete(self, partition: str, key: bytes) -> None:
         self._retry(
-            lambda: self._conn().execute(
-                "DELETE FROM kv WHERE partition=? AND key=?", (partition, key)
-            )
+            lambda: self._conn().execute("DELETE FROM kv WHERE partition=? AND key=?", (partition, key))
         )
 
     def delete_if(self, partition: str, key: bytes, expected: bytes) -> bool:
@@ -192,8 +191,7 @@ class SQLiteStore(KVStore):
             op = ">=" if inclusive else ">"
             if upper is None:
                 rows = conn.execute(
-                    f"SELECT key, value FROM kv WHERE partition=? AND key{op}? "
-                    "ORDER BY key LIMIT ?",
+                    f"SELECT key, value FROM kv WHERE partition=? AND key{op}? ORDER BY key LIMIT ?",
                     (partition, lower, batch),
                 ).fetchall()
             else:

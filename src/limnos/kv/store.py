@@ -65,9 +65,7 @@ class KVStore(ABC):
         """Write several records in one transaction."""
 
     @abstractmethod
-    def set_if(
-        self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist
-    ) -> bool:
+    def set_if(self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist) -> bool:
         """Compare-and-set: write only if the current value equals ``expected``.
 
         ``expected`` may be :data:`MUST_NOT_EXIST`. Returns whether the write happened.

@@ -28,23 +28,41 @@ def lakes_by_country_csv() -> bytes:
         by_country[rec["country"]].append(rec)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([
-        "country", "country_code", "continent", "lakes", "total_area_km2", "mean_max_depth_m",
-        "deepest_lake", "deepest_max_depth_m", "largest_lake", "largest_area_km2",
-        *WATER_TYPES,
-    ])
+    writer.writerow(
+        [
+            "country",
+            "country_code",
+            "continent",
+            "lakes",
+            "total_area_km2",
+            "mean_max_depth_m",
+            "deepest_lake",
+            "deepest_max_depth_m",
+            "largest_lake",
+            "largest_area_km2",
+            *WATER_TYPES,
+        ]
+    )
     for country in COUNTRIES:
         recs = by_country[country.name]
         deepest = max(recs, key=lambda r: (r["max_depth_m"], -r["lake_id"]))
         largest = max(recs, key=lambda r: (r["area_km2"], -r["lake_id"]))
         types = Counter(r["type"] for r in recs)
-        writer.writerow([
-            country.name, country.code, country.continent, len(recs),
-            round(sum(r["area_km2"] for r in recs), 3),
-            round(sum(r["max_depth_m"] for r in recs) / len(recs), 2),
-            deepest["name"], deepest["max_depth_m"], largest["name"], largest["area_km2"],
-            *(types[t] for t in WATER_TYPES),
-        ])
+        writer.writerow(
+            [
+                country.name,
+                country.code,
+                country.continent,
+                len(recs),
+                round(sum(r["area_km2"] for r in recs), 3),
+                round(sum(r["max_depth_m"] for r in recs) / len(recs), 2),
+                deepest["name"],
+                deepest["max_depth_m"],
+                largest["name"],
+                largest["area_km2"],
+                *(types[t] for t in WATER_TYPES),
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -57,9 +75,7 @@ def countries_json() -> bytes:
             "code": c.code,
             "continent": c.continent,
             "lakes": counts[c.name],
-            "regions": [
-                {"south": s, "north": n, "west": w, "east": e} for s, n, w, e in c.boxes
-            ],
+            "regions": [{"south": s, "north": n, "west": w, "east": e} for s, n, w, e in c.boxes],
             "elevation_range_m": list(c.elevation),
         }
         for c in COUNTRIES
@@ -74,10 +90,7 @@ def _json_value(value: object) -> object:
 def deepest_lakes_jsonl() -> bytes:
     """``data/deepest_lakes.jsonl``: the deepest lakes, deepest first, one JSON object a line."""
     recs = sorted(_records(), key=lambda r: (-r["max_depth_m"], r["lake_id"]))[:DEEPEST_LAKES]
-    lines = [
-        json.dumps({k: _json_value(v) for k, v in rec.items()}, ensure_ascii=False)
-        for rec in recs
-    ]
+    lines = [json.dumps({k: _json_value(v) for k, v in rec.items()}, ensure_ascii=False) for rec in recs]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -13,8 +13,7 @@ from limnos.sample.png import Canvas, Color, gradient, mix, text_width
 PNG_TEXT = {"Software": "Limnos sample data generator"}
 
 # Shallow to deep: pale cyan, blue, deep indigo.
-DEPTH_STOPS: list[Color] = [(190, 250, 240), (70, 200, 225), (30, 120, 210), (60, 50, 170),
-                            (120, 30, 140)]
+DEPTH_STOPS: list[Color] = [(190, 250, 240), (70, 200, 225), (30, 120, 210), (60, 50, 170), (120, 30, 140)]
 CONTINENT_COLORS: dict[str, Color] = {
     "Africa": (226, 146, 60),
     "Asia": (214, 84, 84),
@@ -63,8 +62,12 @@ def world_map() -> bytes:
         c.hline(0, w - 1, top + min(359, (90 - parallel) * 2), grid)
     c.hline(0, w - 1, top + 180, (50, 72, 108))  # equator
     rows = sorted(
-        zip(_floats(table, "max_depth_m"), _floats(table, "latitude"),
-            _floats(table, "longitude"), strict=True),
+        zip(
+            _floats(table, "max_depth_m"),
+            _floats(table, "latitude"),
+            _floats(table, "longitude"),
+            strict=True,
+        ),
         key=lambda r: r[0],  # deep lakes are drawn last, on top
     )
     for depth, lat, lon in rows:
@@ -121,15 +124,24 @@ def denmark_map() -> bytes:
     land: Color = (214, 226, 206)
     c.rect(pad, pad_top, w - pad, pad_top + round((north - south) * scale), land)
     for lat10 in range(550, 580, 5):
-        c.hline(pad, w - pad - 1, pad_top + round((north - lat10 / 10) * scale),
-                mix(land, INK, 0.12))
+        c.hline(pad, w - pad - 1, pad_top + round((north - lat10 / 10) * scale), mix(land, INK, 0.12))
     for meridian in range(8, 13):
-        c.vline(pad + round((meridian - west) * kx * scale), pad_top,
-                pad_top + round((north - south) * scale) - 1, mix(land, INK, 0.12))
+        c.vline(
+            pad + round((meridian - west) * kx * scale),
+            pad_top,
+            pad_top + round((north - south) * scale) - 1,
+            mix(land, INK, 0.12),
+        )
     rows = [
-        r[1:] for r in zip(_strs(table, "country"), _floats(table, "area_km2"),
-                           _floats(table, "max_depth_m"), _floats(table, "latitude"),
-                           _floats(table, "longitude"), strict=True)
+        r[1:]
+        for r in zip(
+            _strs(table, "country"),
+            _floats(table, "area_km2"),
+            _floats(table, "max_depth_m"),
+            _floats(table, "latitude"),
+            _floats(table, "longitude"),
+            strict=True,
+        )
         if r[0] == "Denmark"
     ]
     rows.sort(key=lambda r: -r[0])  # big lakes first, small ones stay visible on top
@@ -147,8 +159,9 @@ def denmark_map() -> bytes:
     for depth in (0, 5, 30):
         px = pad + round(_depth_t(depth, 30.0) * (width - 1))
         label = f"{depth}M" if depth < 30 else "30M+"
-        c.text(max(pad, min(w - pad - text_width(label), px - text_width(label) // 2)),
-               legend_y + 13, label, INK)
+        c.text(
+            max(pad, min(w - pad - text_width(label), px - text_width(label) // 2)), legend_y + 13, label, INK
+        )
     c.text(pad, legend_y + 26, "MAX DEPTH - CIRCLE SIZE: AREA", INK)
     return c.to_png(PNG_TEXT | {"Title": "Lakes of Denmark"})
 

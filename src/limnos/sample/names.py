@@ -49,56 +49,71 @@ def _s(text: str) -> tuple[str, ...]:
 
 STYLES: dict[str, NameStyle] = {
     "danish": NameStyle(
-        _s("fur es ar ul ved tis ha der slev bor ne gen løg rø mos sil kjel ting lyn by ør "
-           "skan dal bram sal vi hald tjæ re nør ly gund rus kol dyr hav ste"),
+        _s(
+            "fur es ar ul ved tis ha der slev bor ne gen løg rø mos sil kjel ting lyn by ør "
+            "skan dal bram sal vi hald tjæ re nør ly gund rus kol dyr hav ste"
+        ),
         ("{r}sø", "{r} Sø", "Store {r}sø", "Lille {r}sø", "{r} Mose"),
         (60, 15, 8, 8, 4),
     ),
     "swedish": NameStyle(
-        _s("stor vät mä lar sil jan ås by berg ly sund hol ma tå kern ving ö ra fryk run "
-           "bo al sjö vik ham gäl dal rott häl"),
+        _s(
+            "stor vät mä lar sil jan ås by berg ly sund hol ma tå kern ving ö ra fryk run "
+            "bo al sjö vik ham gäl dal rott häl"
+        ),
         ("{r}sjön", "{r}en", "Stora {r}sjön", "{r}träsket", "{r}vattnet"),
         (55, 15, 8, 12, 10),
     ),
     "norwegian": NameStyle(
-        _s("mjø sa tyri fem und ran rand tin sel bygd snå sa ei kvi tes lo ro hor ning "
-           "vå gå fjell skogs ål bø sel tun"),
+        _s(
+            "mjø sa tyri fem und ran rand tin sel bygd snå sa ei kvi tes lo ro hor ning "
+            "vå gå fjell skogs ål bø sel tun"
+        ),
         ("{r}vatnet", "{r}vannet", "{r}sjøen", "Store {r}vatn", "{r}tjern"),
         (40, 25, 15, 8, 12),
     ),
     "finnish": NameStyle(
-        _s("sai ma päi jän ne ou lu pie li nen ki lo kal la vesi kei te le pyhä jär vi "
-           "ina ri sim pe le ori vesi ki tee näsi lam pi kuu sa mo"),
+        _s(
+            "sai ma päi jän ne ou lu pie li nen ki lo kal la vesi kei te le pyhä jär vi "
+            "ina ri sim pe le ori vesi ki tee näsi lam pi kuu sa mo"
+        ),
         ("{r}järvi", "{r}lampi", "Iso {r}järvi", "{r}selkä"),
         (65, 20, 8, 7),
     ),
     "icelandic": NameStyle(
-        _s("þing mý hvít langi fros ta lög ur skorra blöndu hóp kleif ar öskju grænu sand "
-           "víf ils"),
+        _s("þing mý hvít langi fros ta lög ur skorra blöndu hóp kleif ar öskju grænu sand víf ils"),
         ("{r}vatn", "{r}vötn", "{r}lón"),
         (70, 15, 15),
     ),
     "german": NameStyle(
-        _s("am mer chiem ko nig bo den stein hu der wal chen ti ti stau ber mü ritz plö "
-           "schwe rin tegel wann grund lau fel feld bach"),
+        _s(
+            "am mer chiem ko nig bo den stein hu der wal chen ti ti stau ber mü ritz plö "
+            "schwe rin tegel wann grund lau fel feld bach"
+        ),
         ("{r}see", "{r}er See", "Großer {r}see", "Kleiner {r}see", "{r}weiher"),
         (55, 15, 10, 10, 10),
     ),
     "italian": NameStyle(
-        _s("gar da co mo mag gio re is e o tra si me no bol se na vi co bra cia no "
-           "or ta lu ga no ce re sio ve ri"),
+        _s(
+            "gar da co mo mag gio re is e o tra si me no bol se na vi co bra cia no "
+            "or ta lu ga no ce re sio ve ri"
+        ),
         ("Lago di {r}", "Lago {r}", "Laghetto di {r}"),
         (65, 25, 10),
     ),
     "french": NameStyle(
-        _s("an ne cy bour get ser re pon çon lé man gé rard mer la cha lain sain te croix "
-           "vas si vi è re pa ren tis"),
+        _s(
+            "an ne cy bour get ser re pon çon lé man gé rard mer la cha lain sain te croix "
+            "vas si vi è re pa ren tis"
+        ),
         ("Lac de {r}", "Lac {r}", "Étang de {r}"),
         (60, 25, 15),
     ),
     "british": NameStyle(
-        _s("ness lo mond aw tay er icht ran noch win der mere con is ton bas sen thwaite "
-           "ul ls wa ter bala tegid llyn gwy dyr"),
+        _s(
+            "ness lo mond aw tay er icht ran noch win der mere con is ton bas sen thwaite "
+            "ul ls wa ter bala tegid llyn gwy dyr"
+        ),
         ("Loch {r}", "{r} Water", "Llyn {r}", "{r}mere", "{r} Tarn"),
         (40, 20, 15, 15, 10),
     ),
@@ -108,26 +123,28 @@ STYLES: dict[str, NameStyle] = {
         (75, 15, 10),
     ),
     "polish": NameStyle(
-        _s("śniar dwy mam ry drwę ca jez io rak ło bu kow wig ry ha ń cza gar dno leb sko "
-           "wi gry"),
+        _s("śniar dwy mam ry drwę ca jez io rak ło bu kow wig ry ha ń cza gar dno leb sko wi gry"),
         ("Jezioro {r}", "Jezioro {r}skie", "Jezioro {r}owo"),
         (45, 30, 25),
     ),
     "russian": NameStyle(
-        _s("lado ga one ga bai kal cha ny sel iger ilmen bel oye kub en sko ye vod lo "
-           "ser gin tai myr ko vo pskov"),
+        _s(
+            "lado ga one ga bai kal cha ny sel iger ilmen bel oye kub en sko ye vod lo "
+            "ser gin tai myr ko vo pskov"
+        ),
         ("Ozero {r}", "Ozero {r}skoye", "Ozero {r}ovo", "Ozero {r}noye"),
         (40, 25, 15, 20),
     ),
     "english": NameStyle(
-        _s("su pe ri or mich i gan hu ron win ni peg nip is sing tahoe crater flat head "
-           "cham plain ma ni to ba se ne ca cay uga ath a bas ca"),
+        _s(
+            "su pe ri or mich i gan hu ron win ni peg nip is sing tahoe crater flat head "
+            "cham plain ma ni to ba se ne ca cay uga ath a bas ca"
+        ),
         ("Lake {r}", "{r} Lake", "Lake {r}a", "{r} Pond", "{r} Reservoir"),
         (50, 25, 10, 10, 5),
     ),
     "spanish": NameStyle(
-        _s("ti ti ca ca na hu el ha pi gen eral car re ra lla nqui hue ruta ma yor "
-           "chun ga ra"),
+        _s("ti ti ca ca na hu el ha pi gen eral car re ra lla nqui hue ruta ma yor chun ga ra"),
         ("Lago {r}", "Laguna {r}", "Lago {r}a", "Laguna de {r}"),
         (45, 30, 10, 15),
     ),
@@ -137,26 +154,22 @@ STYLES: dict[str, NameStyle] = {
         (50, 20, 20, 10),
     ),
     "swahili": NameStyle(
-        _s("na ku ru tu kan a bo go ria nai va sha ma ga di ba rin go ji pe e ya si "
-           "nyan za chala"),
+        _s("na ku ru tu kan a bo go ria nai va sha ma ga di ba rin go ji pe e ya si nyan za chala"),
         ("Lake {r}", "Lake {r}i", "{r} Lake"),
         (70, 15, 15),
     ),
     "mongolian": NameStyle(
-        _s("khöv sgöl uvs khar us bui r tel men ol gii doo dchan tsa gaan khyar gas "
-           "orog boon"),
+        _s("khöv sgöl uvs khar us bui r tel men ol gii doo dchan tsa gaan khyar gas orog boon"),
         ("{r} Nuur", "Khar {r} Nuur", "Tsagaan {r} Nuur"),
         (70, 15, 15),
     ),
     "chinese": NameStyle(
-        _s("dong ting po yang tai chao hong ze qing hai nam co xi ming bo yang zhou "
-           "dian er lu gu"),
+        _s("dong ting po yang tai chao hong ze qing hai nam co xi ming bo yang zhou dian er lu gu"),
         ("{r} Hu", "{r} Co", "{r} Chi"),
         (65, 20, 15),
     ),
     "japanese": NameStyle(
-        _s("bi wa ka su mi ga u ra sa ro ma shi ko to ya inawa shiro ha ma na tazawa "
-           "kutcha ro"),
+        _s("bi wa ka su mi ga u ra sa ro ma shi ko to ya inawa shiro ha ma na tazawa kutcha ro"),
         ("{r}-ko", "{r}-ike", "{r}-numa"),
         (65, 20, 15),
     ),

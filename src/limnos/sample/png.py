@@ -158,8 +158,10 @@ class Canvas:
                 for col in range(5):
                     if bits & (0x10 >> col):
                         self.rect(
-                            x + col * scale, y + row * scale,
-                            x + (col + 1) * scale, y + (row + 1) * scale,
+                            x + col * scale,
+                            y + row * scale,
+                            x + (col + 1) * scale,
+                            y + (row + 1) * scale,
                             color,
                         )
             x += 6 * scale

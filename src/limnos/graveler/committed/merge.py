@@ -67,10 +67,7 @@ def merge_changes(
         dest_value = dest.get(key)
         if _equal(dest_value, source_value, same):
             continue
-        if _equal(dest_value, base_value, same):
-            keys.append(key)
-            values.append(source_value)
-        elif strategy == "source-wins":
+        if _equal(dest_value, base_value, same) or strategy == "source-wins":
             keys.append(key)
             values.append(source_value)
         elif strategy == "":
