@@ -403,14 +403,11 @@ class _BodySink:
             self.pending_size = 0
             self.writer.write(data)
 
-    def _commit(self) -> PutResult:
+    def commit_now(self) -> PutResult:
+        """Make the object durable at :attr:`address` (blocking: call it off the event loop)."""
         self._flush()
         assert self.writer is not None
         return self.writer.commit()
-
-    async def commit(self) -> PutResult:
-        """Make the object durable at :attr:`address`."""
-        return await run_in_threadpool(self._commit)
 
     async def abort(self) -> None:
         """Discard whatever was written."""
@@ -539,27 +536,37 @@ async def upload_object(request: Request) -> Response:
         else:
             await _receive_raw(request, sink)
             content_type = request_type
-        stored = await sink.commit()
     except ClientDisconnect:
         await sink.abort()
         raise ApiError(400, "the client disconnected before the body was complete") from None
     except BaseException:
         await sink.abort()
         raise
+
+    def stage() -> Entry:
+        # Durable bytes first, then the staging record: both wait on fsync, so both run
+        # in one worker-thread call, off the event loop.
+        stored = sink.commit_now()
+        try:
+            return svc.catalog.link(
+                repo,
+                branch_name,
+                path,
+                sink.address,
+                stored,
+                content_type=content_type or DEFAULT_CONTENT_TYPE,
+                metadata=metadata,
+                if_absent=if_absent,
+            )
+        except BaseException:
+            # Nothing points at the bytes: remove them rather than leave garbage behind.
+            svc.block.delete(join_uri(repo.storage_namespace, sink.address))
+            raise
+
     try:
-        entry = svc.catalog.link(
-            repo,
-            branch_name,
-            path,
-            sink.address,
-            stored,
-            content_type=content_type or DEFAULT_CONTENT_TYPE,
-            metadata=metadata,
-            if_absent=if_absent,
-        )
+        entry = await run_in_threadpool(stage)
     except BaseException:
-        # Nothing points at the bytes: remove them rather than leave garbage behind.
-        await run_in_threadpool(svc.block.delete, join_uri(repo.storage_namespace, sink.address))
+        await sink.abort()
         raise
     return json_response(object_stats(repo, path, entry), 201)
 

@@ -71,8 +71,12 @@ class BlockAdapter(ABC):
     blockstore_type: str = ""
 
     @abstractmethod
-    def writer(self, uri: str) -> BlockWriter:
-        """Start writing an object at ``uri``; it appears whole on commit or not at all."""
+    def writer(self, uri: str, *, fresh: bool = False) -> BlockWriter:
+        """Start writing an object at ``uri``; it appears whole on commit or not at all.
+
+        ``fresh`` promises that ``uri`` is a new, unique address that nobody reads before
+        :meth:`BlockWriter.commit` returns; an adapter may then write it in place.
+        """
 
     def put(self, uri: str, chunks: Iterable[bytes]) -> PutResult:
         """Store the concatenated ``chunks`` at ``uri`` atomically (all or nothing)."""

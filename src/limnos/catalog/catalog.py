@@ -124,7 +124,7 @@ class Catalog:
     def writer(self, repo: Repository) -> tuple[str, BlockWriter]:
         """A fresh relative address in the repository and a writer for its bytes."""
         address = new_address()
-        return address, self.block.writer(join_uri(repo.storage_namespace, address))
+        return address, self.block.writer(join_uri(repo.storage_namespace, address), fresh=True)
 
     def link(
         self,

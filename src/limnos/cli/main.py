@@ -69,10 +69,10 @@ def _setup(config: Config, user: str, key: str | None, secret: str | None) -> in
 
 def _run(config: Config, workers: int | None) -> int:
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from limnos.api.app import CONFIG_ENV
     from limnos.bootstrap import bootstrap
+    from limnos.cli.serve import reserve, serve
 
     bootstrap(config)
     count = workers if workers is not None else config["workers"]
@@ -89,17 +89,22 @@ def _run(config: Config, workers: int | None) -> int:
         factory=True,
         host=host,
         port=port,
-        workers=count,
         log_level=config["logging.level"].lower(),
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=5,
     )
-    sock = server_config.bind_socket()
+    try:
+        sock = reserve(host, port)
+    except OSError as err:
+        print(f"limnos: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 1
     _banner(config, host, port)
     if count > 1:
-        Multiprocess(server_config, sockets=[sock]).run()
+        sock.close()
+        serve(server_config, host, port, count)
     else:
+        sock.listen(server_config.backlog)
         uvicorn.Server(server_config).run(sockets=[sock])
     return 0
 

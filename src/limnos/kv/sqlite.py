@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from limnos.kv.store import (
     MUST_NOT_EXIST,
@@ -33,11 +35,39 @@ _SCAN_BATCH = 1000
 T = TypeVar("T")
 
 
+class _Statement:
+    """A queued writing statement and, once run, its outcome."""
+
+    __slots__ = ("sql", "args", "changed", "error", "failure", "done")
+
+    def __init__(self, sql: str, args: tuple[object, ...]) -> None:
+        self.sql = sql
+        self.args = args
+        self.changed = 0
+        self.error: sqlite3.Error | None = None  # this statement failed
+        self.failure: Exception | None = None  # the whole transaction failed
+        self.done = False
+
+
+def _run_all(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
+    for op in batch:
+        try:
+            op.changed = conn.execute(op.sql, op.args).rowcount
+            op.error = None
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise  # the whole transaction is retried
+            op.error = err
+        except sqlite3.Error as err:
+            op.error = err  # this statement failed; the others stand
+
+
 class SQLiteStore(KVStore):
     """A :class:`KVStore` on one SQLite file.
 
-    Each thread gets its own connection. Writes use ``BEGIN IMMEDIATE`` so that a
-    compare-and-set reads and writes under one lock, whichever process holds it.
+    Each thread gets its own connection. Every write holds a writer lock (a ``flock``
+    on ``<file>.lock``) shared by all processes, and multi-row writes run in one
+    ``BEGIN IMMEDIATE`` transaction; a compare-and-set is one conditional statement.
     ``synchronous=FULL`` makes an acknowledged write survive a crash of the machine,
     not only of the process.
     """
@@ -49,6 +79,11 @@ class SQLiteStore(KVStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._thread_lock = threading.Lock()
+        self._leader = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Statement] = []
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         conn = self._conn()
         self._retry(lambda: conn.execute(_SCHEMA))
 
@@ -79,20 +114,70 @@ class SQLiteStore(KVStore):
                 delay = min(delay * 2, 0.2)
         raise KVUnavailableError("metadata database stayed locked")
 
-    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._conn()
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the installation's writer lock: one writing thread across all processes.
 
-        def run() -> T:
-            conn.execute("BEGIN IMMEDIATE")
+        Waiters block in the kernel and wake as soon as the lock is free, where SQLite's
+        own busy handler would sleep for growing intervals: this keeps write latency flat
+        when several worker processes write at once.
+        """
+        with self._thread_lock:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-        return self._retry(run)
+    def _execute(self, sql: str, args: tuple[object, ...]) -> int:
+        """Run one writing statement; returns the rows it changed.
+
+        Group commit: statements of concurrent threads queue up, and whichever thread
+        becomes the leader runs every queued statement, in order, in one transaction —
+        one fsync for the lot instead of one each. Each statement still sees the
+        effects of those before it, so compare-and-set keeps its meaning.
+        """
+        op = _Statement(sql, args)
+        with self._queue_lock:
+            self._queue.append(op)
+        with self._leader:
+            if not op.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                conn = self._conn()
+                try:
+                    with self._exclusive():
+                        self._retry(lambda: self._transaction(conn, lambda c: _run_all(c, batch)))
+                except BaseException as err:
+                    failure = err if isinstance(err, Exception) else KVUnavailableError(str(err))
+                    for queued in batch:
+                        queued.failure = failure
+                    raise
+                finally:
+                    for queued in batch:
+                        queued.done = True
+        if op.failure is not None:
+            raise op.failure
+        if op.error is not None:
+            raise op.error
+        return op.changed
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one transaction under the writer lock."""
+        conn = self._conn()
+        with self._exclusive():
+            return self._retry(lambda: self._transaction(conn, fn))
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
     def get(self, partition: str, key: bytes) -> bytes | None:
         row = (
@@ -116,11 +201,9 @@ class SQLiteStore(KVStore):
         return out
 
     def set(self, partition: str, key: bytes, value: bytes) -> None:
-        self._retry(
-            lambda: self._conn().execute(
-                "INSERT OR REPLACE INTO kv(partition, key, value) VALUES (?,?,?)",
-                (partition, key, value),
-            )
+        self._execute(
+            "INSERT OR REPLACE INTO kv(partition, key, value) VALUES (?,?,?)",
+            (partition, key, value),
         )
 
     def set_many(self, partition: str, items: list[tuple[bytes, bytes]]) -> None:
@@ -135,43 +218,34 @@ class SQLiteStore(KVStore):
 
     def set_if(self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist) -> bool:
         if expected is MUST_NOT_EXIST:
-            cur = self._retry(
-                lambda: self._conn().execute(
-                    "INSERT OR IGNORE INTO kv(partition, key, value) VALUES (?,?,?)",
-                    (partition, key, value),
-                )
+            changed = self._execute(
+                "INSERT OR IGNORE INTO kv(partition, key, value) VALUES (?,?,?)",
+                (partition, key, value),
             )
-            return bool(cur.rowcount == 1)
-        cur = self._retry(
-            lambda: self._conn().execute(
+        else:
+            changed = self._execute(
                 "UPDATE kv SET value=? WHERE partition=? AND key=? AND value=?",
                 (value, partition, key, expected),
             )
-        )
-        return bool(cur.rowcount == 1)
+        return changed == 1
 
     def delete(self, partition: str, key: bytes) -> None:
-        self._retry(
-            lambda: self._conn().execute("DELETE FROM kv WHERE partition=? AND key=?", (partition, key))
-        )
+        self._execute("DELETE FROM kv WHERE partition=? AND key=?", (partition, key))
 
     def delete_if(self, partition: str, key: bytes, expected: bytes) -> bool:
-        cur = self._retry(
-            lambda: self._conn().execute(
-                "DELETE FROM kv WHERE partition=? AND key=? AND value=?",
-                (partition, key, expected),
-            )
+        changed = self._execute(
+            "DELETE FROM kv WHERE partition=? AND key=? AND value=?", (partition, key, expected)
         )
-        return bool(cur.rowcount == 1)
+        return changed == 1
 
     def delete_prefix(self, partition: str, prefix: bytes = b"") -> None:
         upper = prefix_upper_bound(prefix)
         if upper is None:
-            sql, args = "DELETE FROM kv WHERE partition=? AND key>=?", (partition, prefix)
+            self._execute("DELETE FROM kv WHERE partition=? AND key>=?", (partition, prefix))
         else:
-            sql = "DELETE FROM kv WHERE partition=? AND key>=? AND key<?"
-            args = (partition, prefix, upper)  # type: ignore[assignment]
-        self._retry(lambda: self._conn().execute(sql, args))
+            self._execute(
+                "DELETE FROM kv WHERE partition=? AND key>=? AND key<?", (partition, prefix, upper)
+            )
 
     def scan(
         self,
@@ -216,3 +290,6 @@ class SQLiteStore(KVStore):
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
