@@ -556,3 +556,18 @@ def test_untouched_ranges_keep_ids(initial: Model, changes: Changes) -> None:
             later = [r for r in old if r.max_key > last_change]
             sync = next((i for i, r in enumerate(later) if chunking.is_boundary(r.max_key)), len(later))
             assert all(r in new for r in later[sync + 1 :])
+
+
+def test_disk_cache_stays_within_its_bound(tmp_path: Path) -> None:
+    """Writing past ``max_bytes`` evicts the least recently used files, down to 90%."""
+    from limnos.graveler.committed.cache import DiskCache
+
+    cache = DiskCache(tmp_path / "cache", max_bytes=10_000)
+    for i in range(30):
+        cache.put(f"{i:064x}", b"x" * 1000)
+    stored = sum(p.stat().st_size for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert stored <= 10_000
+    assert cache.get(f"{29:064x}") == b"x" * 1000  # the newest survives
+    assert cache.get(f"{0:064x}") is None  # the oldest went first
+    # A second process on the same directory measures what is there.
+    assert DiskCache(tmp_path / "cache", max_bytes=10_000)._size == stored

@@ -92,6 +92,7 @@ def build(config: Config) -> Services:
     committed = CommittedStore(
         block,
         cache_dir=cache_dir,
+        disk_cache_bytes=config["committed.local_cache.size_bytes"],
         memory_cache_bytes=config["committed.memory_cache.size_bytes"],
         same=same_content,
     )

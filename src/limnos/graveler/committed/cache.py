@@ -64,11 +64,43 @@ class DiskCache:
     Files are written to a temporary name and renamed, so a reader sees either
     nothing or a complete file. Any OS error is treated as a miss: the cache is
     an optimisation, the blockstore remains the source of truth.
+
+    The cache holds at most about ``max_bytes``: when a write takes it over, the least
+    recently used files (by access time, refreshed on every hit) are removed until it is
+    back under 90% of the bound. Several processes may share one directory; each
+    re-measures the directory when it evicts, so their estimates cannot drift apart.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], max_bytes: int = 1 << 30) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._size = sum(size for _, size, _ in self._files())
+
+    def _files(self) -> list[tuple[Path, int, float]]:
+        """Every cached file with its size and access time."""
+        found: list[tuple[Path, int, float]] = []
+        for sub in self.root.iterdir():
+            if not sub.is_dir():
+                continue
+            for entry in os.scandir(sub):
+                with contextlib.suppress(OSError):
+                    st = entry.stat()
+                    found.append((Path(entry.path), st.st_size, max(st.st_atime, st.st_mtime)))
+        return found
+
+    def _evict(self) -> None:
+        files = sorted(self._files(), key=lambda item: item[2])
+        total = sum(size for _, size, _ in files)
+        target = self.max_bytes * 9 // 10
+        for path, size, _ in files:
+            if total <= target:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size
+        self._size = total
 
     def _path(self, object_id: str) -> Path:
         # Two-level fan-out keeps directories small for large repositories.
@@ -76,10 +108,14 @@ class DiskCache:
 
     def get(self, object_id: str) -> bytes | None:
         """The cached bytes of ``object_id``, or None."""
+        path = self._path(object_id)
         try:
-            return self._path(object_id).read_bytes()
+            data = path.read_bytes()
         except OSError:
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: evicted last
+        return data
 
     def put(self, object_id: str, data: bytes) -> None:
         """Cache ``data`` as ``object_id`` (no fsync: losing it only costs a re-read)."""
@@ -93,6 +129,11 @@ class DiskCache:
             os.replace(tmp, path)
         except OSError:
             tmp.unlink(missing_ok=True)
+            return
+        with self._lock:
+            self._size += len(data)
+            if self._size > self.max_bytes:
+                self._evict()
 
     def discard(self, object_id: str) -> None:
         """Remove a cached file found to be unreadable."""

@@ -54,12 +54,13 @@ class ObjectStorage:
         block: BlockAdapter,
         *,
         cache_dir: str | os.PathLike[str] | None = None,
+        disk_cache_bytes: int = 1 << 30,
         memory_cache_bytes: int = 256 * 2**20,
         write_workers: int = 16,
     ) -> None:
         self.block = block
         self.memory: ByteLRU[Range | Metarange] = ByteLRU(memory_cache_bytes)
-        self.disk = DiskCache(cache_dir) if cache_dir is not None else None
+        self.disk = DiskCache(cache_dir, disk_cache_bytes) if cache_dir is not None else None
         self.write_workers = write_workers
         self._known: set[tuple[str, str]] = set()
         self._lock = threading.Lock()

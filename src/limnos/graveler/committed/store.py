@@ -29,13 +29,19 @@ class CommittedStore:
         block: BlockAdapter,
         *,
         cache_dir: str | os.PathLike[str] | None = None,
+        disk_cache_bytes: int = 1 << 30,
         memory_cache_bytes: int = 256 * 2**20,
         same: Same = same_bytes,
     ) -> None:
         """``same(a, b)`` tells whether two different value encodings stand for the same
         content (e.g. the same object uploaded twice); diff and merge treat such values
         as unchanged. By default only equal bytes are the same."""
-        self._storage = ObjectStorage(block, cache_dir=cache_dir, memory_cache_bytes=memory_cache_bytes)
+        self._storage = ObjectStorage(
+            block,
+            cache_dir=cache_dir,
+            disk_cache_bytes=disk_cache_bytes,
+            memory_cache_bytes=memory_cache_bytes,
+        )
         self._same = same
 
     def same_values(self, a: bytes | None, b: bytes | None) -> bool:
