@@ -6,9 +6,7 @@ import hashlib
 import random
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,9 +15,10 @@ from hypothesis import strategies as st
 from limnos.block.adapter import ObjectNotFoundError, PutResult
 from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
-from limnos.graveler.committed import CommittedStore, MergeConflictError, RangeInfo, chunking
+from limnos.graveler.committed import CommittedStore, MergeConflictError, RangeInfo
 from limnos.graveler.committed.bounds import prefix_end
 from limnos.graveler.committed.cache import ByteLRU
+from limnos.graveler.committed.chunking import DEFAULT, Chunking
 from limnos.graveler.committed.rangefile import RANGE_MAGIC, decode_metarange, decode_range
 
 NS = "mem://bucket/repo"
@@ -79,16 +78,13 @@ def build(store: CommittedStore, model: Model, ns: str = NS) -> str:
     return store.apply(ns, store.empty_tree(ns), sorted(model.items()))
 
 
-@contextmanager
-def small_ranges(bits: int = 3, max_entries: int = 12) -> Iterator[None]:
-    """Ranges of ~2**bits entries and at most ``max_entries``, so small trees have many ranges
-    and the size limit is exercised. Stores must be created inside the block."""
-    mask = ((1 << bits) - 1) << (32 - bits)
-    with (
-        mock.patch.object(chunking, "_BOUNDARY_MASK", mask),
-        mock.patch.object(chunking, "MAX_ENTRIES", max_entries),
-    ):
-        yield
+#: Ranges of ~8 entries and at most 12, so small trees have many ranges and the size
+#: limit is exercised.
+SMALL = Chunking(target_bits=3, max_entries=12)
+
+
+def small_store() -> CommittedStore:
+    return CommittedStore(MemAdapter(), chunking=SMALL)
 
 
 @pytest.fixture(params=["mem", "local"])
@@ -394,17 +390,31 @@ def test_threads(big: tuple[CommittedStore, str, Model]) -> None:
 
 def test_size_limit_cuts() -> None:
     # No key is a hash boundary: only the size limit cuts, and still deterministically.
-    with (
-        mock.patch.object(chunking, "_BOUNDARY_MASK", 0xFFFFFFFF),
-        mock.patch.object(chunking, "MAX_ENTRIES", 10),
-    ):
-        store = CommittedStore(MemAdapter())
-        model = {f"k{i:03d}": b"v" for i in range(95)}
-        tree = build(store, model)
-        assert [r.count for r in store.ranges(NS, tree)] == [10] * 9 + [5]
-        t2 = store.apply(NS, tree, [("k000", None)])
-        assert [r.count for r in store.ranges(NS, t2)] == [10] * 9 + [4]
-        assert t2 == build(store, apply_model(model, [("k000", None)]))
+    store = CommittedStore(MemAdapter(), chunking=Chunking(target_bits=32, max_entries=10))
+    model = {f"k{i:03d}": b"v" for i in range(95)}
+    tree = build(store, model)
+    assert [r.count for r in store.ranges(NS, tree)] == [10] * 9 + [5]
+    t2 = store.apply(NS, tree, [("k000", None)])
+    assert [r.count for r in store.ranges(NS, t2)] == [10] * 9 + [4]
+    assert t2 == build(store, apply_model(model, [("k000", None)]))
+
+
+def test_chunking_is_a_store_parameter() -> None:
+    assert CommittedStore(MemAdapter()).chunking == DEFAULT == Chunking(target_bits=10, max_entries=16384)
+    assert Chunking(target_bits=3, max_entries=12) == SMALL and DEFAULT.target_entries == 1024
+    for bad in ({"target_bits": 33}, {"target_bits": -1}, {"max_entries": 0}):
+        with pytest.raises(ValueError):
+            Chunking(**bad)
+    # The default rule is part of the format: these boundaries must never move.
+    keys = [path_key(i) for i in range(20_000)]
+    assert DEFAULT.hash_boundaries(keys)[:5] == [172, 11554, 13470, 13788, 16391]
+    # The same content cut by another rule is another tree.
+    model = {path_key(i): value_of(i) for i in range(200)}
+    small = small_store()
+    small_tree = build(small, model)
+    assert len(small.ranges(NS, small_tree)) > 10
+    assert list(small.iterate(NS, small_tree)) == sorted(model.items())
+    assert small_tree != build(CommittedStore(MemAdapter()), model)
 
 
 def test_prefix_end_and_lru() -> None:
@@ -437,58 +447,55 @@ SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[Heal
 def test_apply_matches_model(
     initial: Model, batches: list[Changes], start: str, prefix: str, probe: str
 ) -> None:
-    with small_ranges():
-        store = CommittedStore(MemAdapter())
-        tree, model = build(store, initial), initial
-        for changes in batches:
-            tree, model = store.apply(NS, tree, changes), apply_model(model, changes)
-            assert list(store.iterate(NS, tree)) == sorted(model.items())
-            assert store.count(NS, tree) == len(model)
-            assert store.get(NS, tree, probe) == model.get(probe)
-            keys = [probe, *model][:10]
-            assert store.get_many(NS, tree, keys) == {k: model[k] for k in keys if k in model}
-            assert list(store.iterate(NS, tree, start=start, prefix=prefix)) == select(
-                sorted(model.items()), start, prefix
-            )
-            # Same content, same tree, whatever the history.
-            assert tree == build(store, model)
-            infos = store.ranges(NS, tree)
-            assert all(a.max_key < b.min_key for a, b in zip(infos, infos[1:], strict=False))
-            assert all(0 < r.count <= chunking.MAX_ENTRIES for r in infos)
+    store = small_store()
+    tree, model = build(store, initial), initial
+    for changes in batches:
+        tree, model = store.apply(NS, tree, changes), apply_model(model, changes)
+        assert list(store.iterate(NS, tree)) == sorted(model.items())
+        assert store.count(NS, tree) == len(model)
+        assert store.get(NS, tree, probe) == model.get(probe)
+        keys = [probe, *model][:10]
+        assert store.get_many(NS, tree, keys) == {k: model[k] for k in keys if k in model}
+        assert list(store.iterate(NS, tree, start=start, prefix=prefix)) == select(
+            sorted(model.items()), start, prefix
+        )
+        # Same content, same tree, whatever the history.
+        assert tree == build(store, model)
+        infos = store.ranges(NS, tree)
+        assert all(a.max_key < b.min_key for a, b in zip(infos, infos[1:], strict=False))
+        assert all(0 < r.count <= SMALL.max_entries for r in infos)
 
 
 @SETTINGS
 @given(items=MODELS, order=st.randoms(use_true_random=False), cuts=st.integers(1, 5))
 def test_same_content_same_id_any_order(items: Model, order: random.Random, cuts: int) -> None:
-    with small_ranges():
-        store = CommittedStore(MemAdapter())
-        keys = list(items)
-        order.shuffle(keys)
-        noise = {k + "x": b"tmp" for k in keys[:5]}
-        tree = store.apply(NS, store.empty_tree(NS), sorted(noise.items()))
-        size = max(1, len(keys) // cuts)
-        for i in range(0, len(keys), size):
-            batch = sorted((k, items[k]) for k in keys[i : i + size])
-            tree = store.apply(NS, tree, batch)
-        removal: Changes = [(k, None) for k in sorted(noise) if k not in items]
-        tree = store.apply(NS, tree, removal)
-        assert tree == build(store, items)
+    store = small_store()
+    keys = list(items)
+    order.shuffle(keys)
+    noise = {k + "x": b"tmp" for k in keys[:5]}
+    tree = store.apply(NS, store.empty_tree(NS), sorted(noise.items()))
+    size = max(1, len(keys) // cuts)
+    for i in range(0, len(keys), size):
+        batch = sorted((k, items[k]) for k in keys[i : i + size])
+        tree = store.apply(NS, tree, batch)
+    removal: Changes = [(k, None) for k in sorted(noise) if k not in items]
+    tree = store.apply(NS, tree, removal)
+    assert tree == build(store, items)
 
 
 @SETTINGS
 @given(base=MODELS, left=CHANGES, right=CHANGES, start=PREFIX, prefix=PREFIX)
 def test_diff_matches_model(base: Model, left: Changes, right: Changes, start: str, prefix: str) -> None:
-    with small_ranges():
-        store = CommittedStore(MemAdapter())
-        base_tree = build(store, base)
-        lmodel, rmodel = apply_model(base, left), apply_model(base, right)
-        ltree, rtree = store.apply(NS, base_tree, left), store.apply(NS, base_tree, right)
-        assert list(store.diff(NS, ltree, rtree)) == model_diff(lmodel, rmodel)
-        assert list(store.diff(NS, rtree, ltree)) == model_diff(rmodel, lmodel)
-        assert list(store.diff(NS, ltree, rtree, start=start, prefix=prefix)) == select(
-            model_diff(lmodel, rmodel), start, prefix
-        )
-        assert list(store.diff(NS, base_tree, rtree)) == model_diff(base, rmodel)
+    store = small_store()
+    base_tree = build(store, base)
+    lmodel, rmodel = apply_model(base, left), apply_model(base, right)
+    ltree, rtree = store.apply(NS, base_tree, left), store.apply(NS, base_tree, right)
+    assert list(store.diff(NS, ltree, rtree)) == model_diff(lmodel, rmodel)
+    assert list(store.diff(NS, rtree, ltree)) == model_diff(rmodel, lmodel)
+    assert list(store.diff(NS, ltree, rtree, start=start, prefix=prefix)) == select(
+        model_diff(lmodel, rmodel), start, prefix
+    )
+    assert list(store.diff(NS, base_tree, rtree)) == model_diff(base, rmodel)
 
 
 def expected_merge(base: Model, dest: Model, source: Model, strategy: str) -> tuple[Model, list[str]]:
@@ -518,44 +525,42 @@ def expected_merge(base: Model, dest: Model, source: Model, strategy: str) -> tu
 def test_merge_matches_model(
     base: Model, dest_changes: Changes, source_changes: Changes, strategy: str
 ) -> None:
-    with small_ranges():
-        store = CommittedStore(MemAdapter())
-        base_tree = build(store, base)
-        dest, source = apply_model(base, dest_changes), apply_model(base, source_changes)
-        dest_tree = store.apply(NS, base_tree, dest_changes)
-        source_tree = store.apply(NS, base_tree, source_changes)
-        expected, conflicts = expected_merge(base, dest, source, strategy)
-        if conflicts:
-            with pytest.raises(MergeConflictError) as info:
-                store.merge(NS, base_tree, dest_tree, source_tree, strategy)
-            assert info.value.paths == conflicts
-            return
-        merged = store.merge(NS, base_tree, dest_tree, source_tree, strategy)
-        assert list(store.iterate(NS, merged)) == sorted(expected.items())
-        assert merged == build(store, expected)
+    store = small_store()
+    base_tree = build(store, base)
+    dest, source = apply_model(base, dest_changes), apply_model(base, source_changes)
+    dest_tree = store.apply(NS, base_tree, dest_changes)
+    source_tree = store.apply(NS, base_tree, source_changes)
+    expected, conflicts = expected_merge(base, dest, source, strategy)
+    if conflicts:
+        with pytest.raises(MergeConflictError) as info:
+            store.merge(NS, base_tree, dest_tree, source_tree, strategy)
+        assert info.value.paths == conflicts
+        return
+    merged = store.merge(NS, base_tree, dest_tree, source_tree, strategy)
+    assert list(store.iterate(NS, merged)) == sorted(expected.items())
+    assert merged == build(store, expected)
 
 
 @SETTINGS
 @given(initial=MODELS, changes=CHANGES)
 def test_untouched_ranges_keep_ids(initial: Model, changes: Changes) -> None:
-    with small_ranges():
-        store = CommittedStore(MemAdapter())
-        tree = build(store, initial)
-        old = store.ranges(NS, tree)
-        new = store.ranges(NS, store.apply(NS, tree, changes))
-        # A range that lies before every change is reused as is, unless it is the
-        # last one (not closed by a cut: keys appended after it extend it).
-        first_change = changes[0][0] if changes else None
-        for info in old[:-1]:
-            if first_change is None or info.max_key < first_change:
-                assert info in new
-        # And every range after the first one past the last change that ends at a hash
-        # boundary: both trees cut there, so from there on they are cut alike.
-        if changes:
-            last_change = changes[-1][0]
-            later = [r for r in old if r.max_key > last_change]
-            sync = next((i for i, r in enumerate(later) if chunking.is_boundary(r.max_key)), len(later))
-            assert all(r in new for r in later[sync + 1 :])
+    store = small_store()
+    tree = build(store, initial)
+    old = store.ranges(NS, tree)
+    new = store.ranges(NS, store.apply(NS, tree, changes))
+    # A range that lies before every change is reused as is, unless it is the
+    # last one (not closed by a cut: keys appended after it extend it).
+    first_change = changes[0][0] if changes else None
+    for info in old[:-1]:
+        if first_change is None or info.max_key < first_change:
+            assert info in new
+    # And every range after the first one past the last change that ends at a hash
+    # boundary: both trees cut there, so from there on they are cut alike.
+    if changes:
+        last_change = changes[-1][0]
+        later = [r for r in old if r.max_key > last_change]
+        sync = next((i for i, r in enumerate(later) if SMALL.is_boundary(r.max_key)), len(later))
+        assert all(r in new for r in later[sync + 1 :])
 
 
 def test_disk_cache_stays_within_its_bound(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from itertools import islice
 
-from limnos.graveler.committed.chunking import hash_boundaries, is_boundary
+from limnos.graveler.committed.chunking import Chunking
 from limnos.graveler.committed.rangefile import Metarange, RangeInfo
 from limnos.graveler.committed.storage import ObjectStorage
 from limnos.graveler.committed.writer import RangeWriter
@@ -45,12 +45,14 @@ def apply_changes(
     meta: Metarange,
     keys: list[str],
     values: list[bytes | None],
+    chunking: Chunking,
 ) -> list[RangeInfo] | None:
     """The ranges of ``meta``'s tree with the changes applied, or None if nothing changed.
 
-    ``keys`` are sorted and unique; a None value deletes its key.
+    ``keys`` are sorted and unique; a None value deletes its key. ``chunking``
+    must be the one ``meta``'s tree was written with.
     """
-    writer = RangeWriter(storage.batch(namespace))
+    writer = RangeWriter(storage.batch(namespace), chunking)
     old = meta.ranges
     max_keys = meta.max_keys
     n = len(old)
@@ -79,7 +81,7 @@ def apply_changes(
         info = old[i]
         rng = storage.load_range(namespace, info)
         merged_keys, merged_values, bounds, touched = merge_entries(
-            rng.keys, rng.values, keys, values, c, end
+            rng.keys, rng.values, keys, values, c, end, chunking
         )
         c = end
         if not touched and writer.at_boundary:
@@ -99,14 +101,17 @@ def merge_entries(
     values: list[bytes | None],
     lo: int,
     hi: int,
+    chunking: Chunking,
 ) -> tuple[list[str], list[bytes], list[int], bool]:
     """A stored range's entries after applying changes ``keys[lo:hi]``.
 
     Returns the merged keys and values, the indices of those keys that are
-    hash boundaries, and whether any change had an effect. Only inserted keys
+    hash boundaries by ``chunking``, and whether any change had an effect. Only inserted keys
     and the range's last key are hashed: no other key of a stored range is a
     boundary, or the range would have been cut there.
     """
+    is_boundary = chunking.is_boundary
+    hash_boundaries = chunking.hash_boundaries
     n = len(old_keys)
     last_key = old_keys[-1]
     last_is_boundary = is_boundary(last_key)

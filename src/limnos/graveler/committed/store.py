@@ -10,6 +10,7 @@ from limnos.block.adapter import BlockAdapter
 from limnos.graveler.committed import storage as _storage
 from limnos.graveler.committed.apply import apply_changes, split_changes
 from limnos.graveler.committed.bounds import key_bounds
+from limnos.graveler.committed.chunking import DEFAULT, Chunking
 from limnos.graveler.committed.diff import Difference, Loader, Same, diff_trees, same_bytes
 from limnos.graveler.committed.merge import STRATEGIES, SortedLookup, merge_changes
 from limnos.graveler.committed.rangefile import Metarange, Range, RangeInfo
@@ -32,10 +33,18 @@ class CommittedStore:
         disk_cache_bytes: int = 1 << 30,
         memory_cache_bytes: int = 256 * 2**20,
         same: Same = same_bytes,
+        chunking: Chunking = DEFAULT,
     ) -> None:
         """``same(a, b)`` tells whether two different value encodings stand for the same
         content (e.g. the same object uploaded twice); diff and merge treat such values
-        as unchanged. By default only equal bytes are the same."""
+        as unchanged. By default only equal bytes are the same.
+
+        ``chunking`` is the rule cutting trees into ranges (see ``chunking``). It is
+        part of the storage format: the chunking of a namespace must never change once
+        trees are written there, or writes would mix ranges cut by different rules and
+        equal contents would no longer get equal tree ids. ``DEFAULT`` is what the
+        server uses; another value only suits a namespace of its own (e.g. tests
+        wanting small ranges)."""
         self._storage = ObjectStorage(
             block,
             cache_dir=cache_dir,
@@ -43,6 +52,12 @@ class CommittedStore:
             memory_cache_bytes=memory_cache_bytes,
         )
         self._same = same
+        self._chunking = chunking
+
+    @property
+    def chunking(self) -> Chunking:
+        """The rule this store cuts trees into ranges with."""
+        return self._chunking
 
     def same_values(self, a: bytes | None, b: bytes | None) -> bool:
         """Whether two values (None: absent) stand for the same content."""
@@ -151,7 +166,7 @@ class CommittedStore:
         """
         meta = self._meta(namespace, tree_id)
         keys, values = split_changes(changes)
-        ranges = apply_changes(self._storage, namespace, meta, keys, values)
+        ranges = apply_changes(self._storage, namespace, meta, keys, values, self._chunking)
         if ranges is None:
             return tree_id
         return self._storage.store_metarange(namespace, ranges)
@@ -182,7 +197,7 @@ class CommittedStore:
             strategy,
             self._same,
         )
-        ranges = apply_changes(self._storage, namespace, dest, keys, values)
+        ranges = apply_changes(self._storage, namespace, dest, keys, values, self._chunking)
         if ranges is None:
             return dest_id
         return self._storage.store_metarange(namespace, ranges)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future
 
-from limnos.graveler.committed.chunking import find_cuts, hash_boundaries
+from limnos.graveler.committed.chunking import Chunking
 from limnos.graveler.committed.rangefile import RangeInfo
 from limnos.graveler.committed.storage import WriteBatch
 
@@ -19,8 +19,9 @@ class RangeWriter:
     what makes a small change cheap.
     """
 
-    def __init__(self, batch: WriteBatch) -> None:
+    def __init__(self, batch: WriteBatch, chunking: Chunking) -> None:
         self.batch = batch
+        self.chunking = chunking
         self.ranges: list[RangeInfo | Future[RangeInfo]] = []
         self._keys: list[str] = []
         self._values: list[bytes] = []
@@ -39,13 +40,13 @@ class RangeWriter:
         """Add sorted entries, all greater than those fed before.
 
         ``boundaries``, when the caller knows them, are the indices of the keys
-        that are hash boundaries (see ``chunking``); otherwise they are computed.
+        that are hash boundaries by ``self.chunking``; otherwise they are computed.
         """
         if not keys:
             return
         if boundaries is None:
-            boundaries = hash_boundaries(keys)
-        cuts = find_cuts(len(keys), boundaries, len(self._keys))
+            boundaries = self.chunking.hash_boundaries(keys)
+        cuts = self.chunking.find_cuts(len(keys), boundaries, len(self._keys))
         if not cuts:
             self._keys.extend(keys)
             self._values.extend(values)
