@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
-from limnos.graveler.errors import TooManyRequestsError, ValidationError
+from limnos.graveler.errors import DirtyBranchError, TooManyRequestsError, ValidationError
 from limnos.graveler.model import Commit, Repository
 
 STRATEGIES = ("", "dest-wins", "source-wins")
@@ -14,6 +14,15 @@ STRATEGIES = ("", "dest-wins", "source-wins")
 def _check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
         raise ValidationError(f"strategy {strategy!r} is invalid: use 'dest-wins' or 'source-wins'")
+
+
+def _clean_head(g: Graveler, repo: Repository, branch_name: str) -> str:
+    """The head commit of a branch that must have no staged changes (checked first, so a
+    dirty branch is reported as such rather than as a conflict)."""
+    branch = g.get_branch(repo, branch_name)
+    if g.is_dirty(branch):
+        raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
+    return branch.commit_id
 
 
 def _until_landed(branch_name: str, attempt: Callable[[], str | None]) -> str:
@@ -49,7 +58,7 @@ def merge(
     message = message or f"Merge '{source_ref}' into '{dest_branch}'"
 
     def attempt() -> str | None:
-        head = g.get_branch(repo, dest_branch).commit_id
+        head = _clean_head(g, repo, dest_branch)
         base = g.merge_base(repo, head, source)
         base_tree = g.tree_of(repo, base) if base is not None else g.committed.empty_tree(ns)
         tree = g.committed.merge(ns, base_tree, g.tree_of(repo, head), g.tree_of(repo, source), strategy)
@@ -97,7 +106,7 @@ def revert(
     parent_tree = _parent_tree(g, repo, commit, parent_number, ref)
 
     def attempt() -> str | None:
-        head = g.get_branch(repo, branch_name).commit_id
+        head = _clean_head(g, repo, branch_name)
         tree = g.committed.merge(repo.storage_namespace, commit.tree_id, g.tree_of(repo, head), parent_tree)
         return g.commit_tree(
             repo,
@@ -135,7 +144,7 @@ def cherry_pick(
     base_metadata = commit.metadata_dict if metadata is None else metadata
 
     def attempt() -> str | None:
-        head = g.get_branch(repo, branch_name).commit_id
+        head = _clean_head(g, repo, branch_name)
         tree = g.committed.merge(repo.storage_namespace, parent_tree, g.tree_of(repo, head), commit.tree_id)
         return g.commit_tree(
             repo,

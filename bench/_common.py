@@ -1,0 +1,215 @@
+"""Shared pieces of the benchmarks: configuration, synthetic lake trees, timing helpers.
+
+A synthetic tree is built directly in the committed store (no upload per object):
+entries are generated in key order, in chunks, and appended to the tree with
+``CommittedStore.apply``; the bytes behind them are a handful of physical files
+written once into the repository's storage namespace, so every entry points at
+real, readable data with the right size and checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from limnos.api.services import Services, build
+from limnos.block.adapter import join_uri
+from limnos.catalog.entry import RELATIVE, Entry, encode_entry
+from limnos.config import Config, load
+from limnos.graveler.model import Repository
+
+ACCESS_KEY_ID = "AKIALIMNOSBENCHADMIN"
+SECRET_ACCESS_KEY = "limnos-bench-secret-access-key-0123456789"
+ENCRYPT_SECRET = "limnos-bench-encryption-key"
+
+# Key layout: data/year=YYYY/month=MM/part-PPPPPP/file-FFFFF.parquet
+FILES_PER_PART = 100
+PARTS_PER_MONTH = 100
+FIRST_YEAR = 2000
+PHYSICAL_FILES = 8
+BUILD_CHUNK = 100_000
+
+
+def server_env(data_dir: Path, port: int = 0) -> dict[str, str]:
+    """``LAKEFS_*`` variables of a server (or an in-process engine) over ``data_dir``."""
+    env = {
+        "LAKEFS_DATABASE_TYPE": "local",
+        "LAKEFS_DATABASE_LOCAL_PATH": str(data_dir / "metadata"),
+        "LAKEFS_BLOCKSTORE_TYPE": "local",
+        "LAKEFS_BLOCKSTORE_LOCAL_PATH": str(data_dir / "block"),
+        "LAKEFS_COMMITTED_LOCAL_CACHE_DIR": str(data_dir / "cache"),
+        "LAKEFS_AUTH_ENCRYPT_SECRET_KEY": ENCRYPT_SECRET,
+        "LAKEFS_INSTALLATION_USER_NAME": "admin",
+        "LAKEFS_INSTALLATION_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "LAKEFS_INSTALLATION_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "LAKEFS_LOGGING_LEVEL": "WARNING",
+    }
+    if port:
+        env["LAKEFS_LISTEN_ADDRESS"] = f"127.0.0.1:{port}"
+    return env
+
+
+def engine_config(data_dir: Path) -> Config:
+    """The configuration a server over ``data_dir`` would load."""
+    return load(environ=server_env(data_dir))
+
+
+def open_services(data_dir: Path) -> Services:
+    """Stores, engine and catalog exactly as a server process builds them."""
+    return build(engine_config(data_dir))
+
+
+def close_services(services: Services) -> None:
+    """Release connections and the committed store's writer threads."""
+    services.committed.close()
+    services.close()
+
+
+def lake_path(i: int) -> str:
+    """The ``i``-th path of the synthetic lake; increasing ``i`` gives increasing paths."""
+    file = i % FILES_PER_PART
+    part = i // FILES_PER_PART
+    month = (part // PARTS_PER_MONTH) % 12 + 1
+    year = FIRST_YEAR + part // (PARTS_PER_MONTH * 12)
+    return f"data/year={year}/month={month:02d}/part-{part:06d}/file-{file:05d}.parquet"
+
+
+def write_physical_files(services: Services, namespace: str, count: int = PHYSICAL_FILES) -> list[Entry]:
+    """Write ``count`` small data files into ``namespace``; an entry template for each."""
+    rng = random.Random(1)
+    entries = []
+    now = int(time.time())
+    for n in range(count):
+        data = rng.randbytes(1024 + 512 * n)
+        address = f"data/bench/physical-{n:03d}"
+        stored = services.block.put_bytes(join_uri(namespace, address), data)
+        assert stored.etag == hashlib.md5(data).hexdigest()
+        entries.append(
+            Entry(
+                address=address,
+                address_type=RELATIVE,
+                size=stored.size,
+                checksum=stored.etag,
+                mtime=now,
+                content_type="application/octet-stream",
+            )
+        )
+    return entries
+
+
+def _values(templates: list[Entry], start: int, stop: int) -> Iterator[tuple[str, bytes]]:
+    # Each distinct template encodes once; entries differ by the physical file they point at
+    # and by mtime, like files written over time.
+    encoded: dict[tuple[int, int], bytes] = {}
+    n = len(templates)
+    for i in range(start, stop):
+        t = templates[i % n]
+        mtime = t.mtime - (i // 1000)
+        key = (i % n, mtime)
+        value = encoded.get(key)
+        if value is None:
+            value = encode_entry(
+                Entry(t.address, t.address_type, t.size, t.checksum, mtime, t.content_type)
+            )
+            encoded[key] = value
+        yield lake_path(i), value
+
+
+def build_lake_tree(services: Services, namespace: str, empty_tree: str, count: int) -> str:
+    """The tree of ``count`` synthetic objects (built in chunks of appended, sorted keys)."""
+    templates = write_physical_files(services, namespace)
+    tree = empty_tree
+    for start in range(0, count, BUILD_CHUNK):
+        stop = min(count, start + BUILD_CHUNK)
+        tree = services.committed.apply(namespace, tree, list(_values(templates, start, stop)))
+    return tree
+
+
+def create_lake_repository(services: Services, name: str, count: int) -> Repository:
+    """A repository whose default branch ``main`` holds ``count`` synthetic objects."""
+
+    def initial_tree(namespace: str, empty_tree: str) -> str:
+        return build_lake_tree(services, namespace, empty_tree, count)
+
+    return services.graveler.create_repository(
+        name, f"local://{name}", "main", initial_tree=initial_tree, committer="bench"
+    )
+
+
+def new_entry_value(rng: random.Random, size: int = 4096) -> bytes:
+    """The encoded entry of a freshly uploaded object (a new address, as an upload gets)."""
+    token = rng.randbytes(16).hex()
+    return encode_entry(
+        Entry(
+            address=f"data/{token[:2]}/{token}",
+            address_type=RELATIVE,
+            size=size,
+            checksum=rng.randbytes(16).hex(),
+            mtime=int(time.time()),
+            content_type="application/octet-stream",
+        )
+    )
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn()`` takes."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def fmt_seconds(s: float) -> str:
+    """Human-friendly duration."""
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} us"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.2f} s"
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields), idle
+
+
+def machine_busy(seconds: float = 1.0) -> float | None:
+    """Share of all cores busy over ``seconds`` (Linux /proc/stat), before we add load; None elsewhere."""
+    a = _cpu_times()
+    time.sleep(seconds)
+    b = _cpu_times()
+    if a is None or b is None or b[0] == a[0]:
+        return None
+    return 1.0 - (b[1] - a[1]) / (b[0] - a[0])
+
+
+def busy_line(seconds: float = 1.0) -> str:
+    """A report line on other work running on the machine (it skews every figure here)."""
+    busy = machine_busy(seconds)
+    if busy is None:
+        return "machine load before the run: unknown"
+    cores = os.cpu_count() or 1
+    line = f"machine busy before the run: {100 * busy:.0f}% of {cores} cores"
+    if busy > 0.15:
+        line += "  WARNING: other processes are using the CPU, figures are pessimistic"
+    return line
+
+
+def cpu_line() -> str:
+    """The machine's core count, as the reports print it."""
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return f"os.cpu_count() = {os.cpu_count()}" + (
+        f" (usable by this process: {affinity})" if affinity is not None else ""
+    )
