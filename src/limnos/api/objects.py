@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
 import msgspec
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.api.common import (
     ApiError,
     json_response,
@@ -30,7 +29,8 @@ from limnos.api.common import (
     services,
     writable,
 )
-from limnos.block.adapter import CHUNK_SIZE, BlockWriter, ObjectNotFoundError, PutResult, join_uri
+from limnos.api.upload_body import BodySink, receive_multipart, receive_raw
+from limnos.block.adapter import CHUNK_SIZE, ObjectNotFoundError, join_uri
 from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
 from limnos.catalog.entry import Entry
 from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
@@ -39,13 +39,6 @@ from limnos.graveler.names import check_path
 from limnos.graveler.revparse import ResolvedRef
 
 MAX_DELETE_PATHS = 1000
-# Uploaded bytes are handed to storage in batches of this size, so that a small object
-# costs one trip to a worker thread and a large one a bounded amount of memory.
-WRITE_BATCH = 1024 * 1024
-
-# The contract's pattern for the Range header; anything else is a malformed request (400),
-# while a well-formed range that cannot be served is 416.
-_RANGE_SYNTAX = re.compile(r"^bytes=((\d*-\d*,? ?)+)$")
 _META_PREFIX = "x-lakefs-meta-"
 _INTERNAL_PREFIX = "x-lakefs-internal-"
 _INTERNAL_KEY_PREFIX = "::lakefs::"
@@ -200,44 +193,6 @@ def _etag_matches(header: str, entry: Entry) -> bool:
     return False
 
 
-class RangeNotSatisfiableError(Exception):
-    """A well-formed Range header that cannot be served (416)."""
-
-
-def parse_range(header: str, size: int) -> tuple[int, int]:
-    """The inclusive byte offsets ``(first, last)`` a Range header asks of an object of ``size`` bytes.
-
-    Follows the single-range rules lakeFS serves: ``bytes=a-b`` (``b`` clipped to the end),
-    ``bytes=a-`` and suffix ranges ``bytes=-n``. A header outside the contract's syntax is
-    a 400; several ranges, ``a > b``, or a range starting past the end raise
-    RangeNotSatisfiableError.
-    """
-    if not _RANGE_SYNTAX.match(header):
-        raise ApiError(400, f"invalid Range header {header!r}: expected bytes=<first>-<last>")
-    spec = header[len("bytes=") :]
-    if "," in spec:
-        raise RangeNotSatisfiableError("multiple ranges are not supported")
-    first_text, _, last_text = (part.strip() for part in spec.partition("-"))
-    try:
-        if not first_text and not last_text:
-            raise RangeNotSatisfiableError("empty range")
-        if not first_text:
-            suffix = int(last_text)
-            if suffix == 0 or size == 0:
-                raise RangeNotSatisfiableError("empty suffix range")
-            return max(0, size - suffix), size - 1
-        first = int(first_text)
-        last = int(last_text) if last_text else size - 1
-    except ValueError:
-        # Only digit strings reach int(); this is a number too long to convert.
-        raise RangeNotSatisfiableError("range offsets are too large") from None
-    if first > last and last_text:
-        raise RangeNotSatisfiableError("range starts after it ends")
-    if first >= size:
-        raise RangeNotSatisfiableError("range starts past the end of the object")
-    return first, min(last, size - 1)
-
-
 def _range_not_satisfiable(size: int, *, head: bool) -> Response:
     # Content-Range tells the client the object's size (clients use it to stop reading at the end).
     headers = {"Content-Range": f"bytes */{size}"}
@@ -370,144 +325,6 @@ async def get_underlying_properties(request: Request) -> Response:
 # uploads -------------------------------------------------------------------------------
 
 
-class _BodySink:
-    """Receives an upload's bytes and writes them to storage in batches, off the event loop.
-
-    The storage writer is created with the first batch, so an object smaller than a batch
-    is created, written and committed in a single worker-thread call.
-    """
-
-    def __init__(self, catalog: Catalog, repo: Repository) -> None:
-        self.catalog = catalog
-        self.repo = repo
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.address = ""
-        self.writer: BlockWriter | None = None
-
-    async def add(self, data: bytes) -> None:
-        """Accept the next bytes of the object."""
-        if not data:
-            return
-        self.pending.append(data)
-        self.pending_size += len(data)
-        if self.pending_size >= WRITE_BATCH:
-            await run_in_threadpool(self._flush)
-
-    def _flush(self) -> None:
-        if self.writer is None:
-            self.address, self.writer = self.catalog.writer(self.repo)
-        if self.pending:
-            data = b"".join(self.pending)
-            self.pending.clear()
-            self.pending_size = 0
-            self.writer.write(data)
-
-    def commit_now(self) -> PutResult:
-        """Make the object durable at :attr:`address` (blocking: call it off the event loop)."""
-        self._flush()
-        assert self.writer is not None
-        return self.writer.commit()
-
-    async def abort(self) -> None:
-        """Discard whatever was written."""
-        self.pending.clear()
-        if self.writer is not None:
-            await run_in_threadpool(self.writer.abort)
-
-
-async def _receive_raw(request: Request, sink: _BodySink) -> None:
-    async for chunk in request.stream():
-        await sink.add(chunk)
-
-
-class _ContentPart:
-    """State of a streamed multipart/form-data body: finds the part named ``content``.
-
-    Parser callbacks only collect; the caller drains :attr:`data` after each parser write,
-    so at most one received chunk of the file is held in memory at a time.
-    """
-
-    def __init__(self) -> None:
-        self.header_name = bytearray()
-        self.header_value = bytearray()
-        self.headers: dict[str, str] = {}
-        self.in_content = False
-        self.found = False
-        self.complete = False
-        self.content_type = ""
-        self.data: list[bytes] = []
-
-    def callbacks(self) -> dict[str, Callable[..., None]]:
-        """The parser callbacks feeding this state."""
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-        }
-
-    def _part_begin(self) -> None:
-        self.headers = {}
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self.header_name += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self.header_value += data[start:end]
-
-    def _header_end(self) -> None:
-        name = self.header_name.decode("latin-1").strip().lower()
-        self.headers[name] = self.header_value.decode("latin-1").strip()
-        self.header_name.clear()
-        self.header_value.clear()
-
-    def _headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get("content-disposition", ""))
-        # Only the first part named "content" is the file, as in lakeFS.
-        if options.get(b"name") == b"content" and not self.found:
-            self.found = True
-            self.in_content = True
-            self.content_type = self.headers.get("content-type", "")
-
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.in_content:
-            self.data.append(bytes(data[start:end]))
-
-    def _part_end(self) -> None:
-        if self.in_content:
-            self.in_content = False
-            self.complete = True
-
-
-async def _receive_multipart(request: Request, sink: _BodySink, boundary: bytes) -> str:
-    """Stream the ``content`` part of a multipart body into ``sink``; its content type."""
-    state = _ContentPart()
-    try:
-        parser = MultipartParser(boundary, callbacks=state.callbacks())  # type: ignore[arg-type]
-    except FormParserError as err:
-        raise ApiError(400, f"invalid multipart boundary: {err}") from None
-    async for chunk in request.stream():
-        try:
-            parser.write(chunk)
-        except FormParserError as err:
-            raise ApiError(400, f"malformed multipart body: {err}") from None
-        for data in state.data:
-            await sink.add(data)
-        state.data.clear()
-        if state.complete:
-            # The rest of the body is not needed; the server discards it.
-            break
-    if not state.found:
-        raise ApiError(400, "multipart upload is missing the 'content' part")
-    if not state.complete:
-        raise ApiError(400, "multipart body ended before the 'content' part was complete")
-    return state.content_type
-
-
 async def upload_object(request: Request) -> Response:
     """uploadObject: stream the request body into storage and stage it at ``path``.
 
@@ -526,15 +343,15 @@ async def upload_object(request: Request) -> Response:
     request_type = request.headers.get("content-type", "")
     media_type, options = parse_options_header(request_type)
 
-    sink = _BodySink(svc.catalog, repo)
+    sink = BodySink(svc.catalog, repo)
     try:
         if media_type == b"multipart/form-data":
             boundary = options.get(b"boundary")
             if not boundary:
                 raise ApiError(400, "multipart/form-data body without a boundary")
-            content_type = await _receive_multipart(request, sink, boundary)
+            content_type = await receive_multipart(request, sink, boundary)
         else:
-            await _receive_raw(request, sink)
+            await receive_raw(request, sink)
             content_type = request_type
     except ClientDisconnect:
         await sink.abort()
