@@ -176,7 +176,7 @@ class Server:
         return httpx.Client(base_url=self.api, auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY), timeout=60)
 
 
-def _postgres_dsn() -> str:
+def postgres_dsn() -> str:
     """The DSN of the test PostgreSQL; CI must have one, a developer may skip."""
     dsn = os.environ.get(POSTGRES_DSN_ENV, "")
     if not dsn:
@@ -223,7 +223,7 @@ def postgres_database() -> Iterator[str]:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    dsn = _postgres_dsn()
+    dsn = postgres_dsn()
     name = f"limnos_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -49,6 +49,7 @@ class PostgresStore(KVStore):
         max_open_connections: int = 25,
         min_connections: int = 1,
         max_lifetime_seconds: float = 300.0,
+        open_timeout_seconds: float = 30.0,
     ) -> None:
         self._pool = ConnectionPool(
             connection_string,
@@ -59,7 +60,7 @@ class PostgresStore(KVStore):
             open=False,
         )
         try:
-            self._pool.open(wait=True, timeout=30)
+            self._pool.open(wait=True, timeout=open_timeout_seconds)
         except (psycopg.Error, PoolTimeout) as err:
             self._pool.close()
             raise KVUnavailableError(f"cannot connect to PostgreSQL: {err}") from None
