@@ -1,0 +1,126 @@
+"""The blockstore contract on every adapter: local, mem, and s3 (on a moto server)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import S3_BUCKET
+
+from limnos.block.adapter import BlockAdapter, InvalidAddressError, ObjectNotFoundError
+from limnos.block.local import LocalAdapter
+from limnos.block.mem import MemAdapter
+from limnos.block.s3 import PART_SIZE, S3Adapter, S3Settings
+
+
+@pytest.fixture(params=["local", "mem", "s3"])
+def adapter_and_root(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[BlockAdapter, str]]:
+    """An adapter and a fresh namespace URI on it."""
+    name = uuid.uuid4().hex[:8]
+    if request.param == "local":
+        yield LocalAdapter(tmp_path / "root"), f"local://ns-{name}"
+    elif request.param == "mem":
+        yield MemAdapter(), f"mem://bucket/ns-{name}"
+    else:
+        endpoint = request.getfixturevalue("moto_endpoint")
+        adapter = S3Adapter(
+            S3Settings(
+                endpoint=endpoint,
+                force_path_style=True,
+                access_key_id="limnos-test",
+                secret_access_key="limnos-test-secret",
+            )
+        )
+        yield adapter, f"s3://{S3_BUCKET}/ns-{name}"
+        adapter.close()
+
+
+def test_put_get_ranges_head_delete(adapter_and_root: tuple[BlockAdapter, str]) -> None:
+    adapter, root = adapter_and_root
+    uri = f"{root}/a/b.bin"
+    data = os.urandom(100_000)
+    stored = adapter.put_bytes(uri, data)
+    assert stored.size == len(data)
+    assert adapter.get_bytes(uri) == data
+    assert b"".join(adapter.get(uri, 10, 20)) == data[10:20]
+    assert b"".join(adapter.get(uri, 99_990)) == data[99_990:]
+    info = adapter.head(uri)
+    assert info.size == len(data)
+    assert adapter.exists(uri)
+    adapter.delete(uri)
+    adapter.delete(uri)  # deleting twice is fine
+    assert not adapter.exists(uri)
+    with pytest.raises(ObjectNotFoundError):
+        adapter.get_bytes(uri)
+    with pytest.raises(ObjectNotFoundError):
+        adapter.head(uri)
+
+
+def test_writer_is_all_or_nothing(adapter_and_root: tuple[BlockAdapter, str]) -> None:
+    adapter, root = adapter_and_root
+    uri = f"{root}/w/obj"
+    writer = adapter.writer(uri)
+    writer.write(b"half")
+    assert not adapter.exists(uri)
+    writer.abort()
+    assert not adapter.exists(uri)
+    big = os.urandom(PART_SIZE + 12345)  # more than one S3 part: a native multipart upload
+    writer = adapter.writer(uri, fresh=True)
+    for offset in range(0, len(big), 1 << 20):
+        writer.write(big[offset : offset + (1 << 20)])
+    stored = writer.commit()
+    writer.abort()  # after commit, abort must not undo it
+    assert stored.size == len(big)
+    assert adapter.get_bytes(uri) == big
+
+
+def test_copy_and_list(adapter_and_root: tuple[BlockAdapter, str]) -> None:
+    adapter, root = adapter_and_root
+    for name in ("x/1", "x/2", "x/sub/3", "y/4"):
+        adapter.put_bytes(f"{root}/{name}", name.encode())
+    adapter.copy(f"{root}/x/1", f"{root}/z/copy")
+    assert adapter.get_bytes(f"{root}/z/copy") == b"x/1"
+    listed = [info.uri for info in adapter.list(f"{root}/x/")]
+    assert listed == [f"{root}/x/1", f"{root}/x/2", f"{root}/x/sub/3"]
+    after = [info.uri for info in adapter.list(f"{root}/x/", after=f"{root}/x/1")]
+    assert after == [f"{root}/x/2", f"{root}/x/sub/3"]
+    with pytest.raises(ObjectNotFoundError):
+        adapter.copy(f"{root}/missing", f"{root}/z/none")
+
+
+def test_local_refuses_addresses_outside_its_root(tmp_path: Path) -> None:
+    adapter = LocalAdapter(tmp_path / "root", allowed_external_prefixes=[str(tmp_path / "import")])
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    (tmp_path / "import").mkdir()
+    (tmp_path / "import" / "ok.txt").write_text("ok")
+    for uri in (
+        "local://../secret.txt",
+        "local://ns/../../secret.txt",
+        f"local://{outside}",
+        "s3://bucket/key",
+        "local://ns/\x00",
+    ):
+        with pytest.raises(InvalidAddressError):
+            adapter.get_bytes(uri)
+        with pytest.raises(InvalidAddressError):
+            adapter.put_bytes(uri, b"x")
+    os.symlink(outside, tmp_path / "root" / "link")
+    with pytest.raises(InvalidAddressError):
+        adapter.get_bytes("local://link")
+    # Allowed external prefixes may be read (import), never written.
+    assert adapter.get_bytes(f"local://{tmp_path / 'import' / 'ok.txt'}") == b"ok"
+    with pytest.raises(InvalidAddressError):
+        adapter.put_bytes(f"local://{tmp_path / 'import' / 'new.txt'}", b"x")
+    assert outside.read_text() == "secret"
+
+
+def test_namespaces_must_match_the_blockstore(tmp_path: Path) -> None:
+    local = LocalAdapter(tmp_path / "root")
+    local.validate_namespace("local://repo")
+    for bad in ("s3://bucket/repo", "local://", "local:///abs", "repo", "local://../x"):
+        with pytest.raises(InvalidAddressError):
+            local.validate_namespace(bad)
