@@ -22,6 +22,7 @@ from limnos.kv.store import (
     KVUnavailableError,
     _MustNotExist,
     prefix_upper_bound,
+    scan_in_pages,
 )
 
 T = TypeVar("T")
@@ -35,7 +36,6 @@ CREATE TABLE IF NOT EXISTS limnos_kv (
 )
 """
 
-_SCAN_BATCH = 1000
 _RETRIES = 5
 
 
@@ -182,33 +182,25 @@ class PostgresStore(KVStore):
         prefix: bytes = b"",
         limit: int | None = None,
     ) -> Iterator[KVItem]:
-        lower = max(start, prefix)
-        upper = prefix_upper_bound(prefix) if prefix else None
-        remaining = limit
-        op_symbol = ">="
-        while remaining is None or remaining > 0:
-            batch = _SCAN_BATCH if remaining is None else min(_SCAN_BATCH, remaining)
-            where = f"partition=%s AND key{op_symbol}%s"
+
+        def fetch(
+            lower: bytes, inclusive: bool, upper: bytes | None, count: int
+        ) -> list[tuple[bytes, bytes]]:
+            where = f"partition=%s AND key{'>=' if inclusive else '>'}%s"
             args: list[Any] = [partition, lower]
             if upper is not None:
                 where += " AND key<%s"
                 args.append(upper)
-            args.append(batch)
+            args.append(count)
             sql = f"SELECT key, value FROM limnos_kv WHERE {where} ORDER BY key LIMIT %s"
 
-            def op(cur: psycopg.Cursor[Any], sql: str = sql, args: list[Any] = args) -> list[Any]:
+            def op(cur: psycopg.Cursor[Any]) -> list[tuple[bytes, bytes]]:
                 cur.execute(sql, args)
                 return cur.fetchall()
 
-            rows = self._run(op, idempotent=True)
-            for k, v in rows:
-                yield KVItem(bytes(k), bytes(v))
-            if len(rows) < batch:
-                return
-            if remaining is not None:
-                remaining -= len(rows)
-            lower = bytes(rows[-1][0])
-            op_symbol = ">"
+            return self._run(op, idempotent=True)
+
+        return scan_in_pages(fetch, start=start, prefix=prefix, limit=limit)
 
     def close(self) -> None:
         self._pool.close()

@@ -20,6 +20,7 @@ from limnos.kv.store import (
     KVUnavailableError,
     _MustNotExist,
     prefix_upper_bound,
+    scan_in_pages,
 )
 
 _SCHEMA = """
@@ -31,7 +32,6 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID
 """
 
-_SCAN_BATCH = 1000
 T = TypeVar("T")
 
 
@@ -243,9 +243,7 @@ class SQLiteStore(KVStore):
         if upper is None:
             self._execute("DELETE FROM kv WHERE partition=? AND key>=?", (partition, prefix))
         else:
-            self._execute(
-                "DELETE FROM kv WHERE partition=? AND key>=? AND key<?", (partition, prefix, upper)
-            )
+            self._execute("DELETE FROM kv WHERE partition=? AND key>=? AND key<?", (partition, prefix, upper))
 
     def scan(
         self,
@@ -255,33 +253,19 @@ class SQLiteStore(KVStore):
         prefix: bytes = b"",
         limit: int | None = None,
     ) -> Iterator[KVItem]:
-        lower = max(start, prefix)
-        upper = prefix_upper_bound(prefix) if prefix else None
-        remaining = limit
         conn = self._conn()
-        inclusive = True
-        while remaining is None or remaining > 0:
-            batch = _SCAN_BATCH if remaining is None else min(_SCAN_BATCH, remaining)
+
+        def fetch(
+            lower: bytes, inclusive: bool, upper: bytes | None, count: int
+        ) -> list[tuple[bytes, bytes]]:
             op = ">=" if inclusive else ">"
             if upper is None:
-                rows = conn.execute(
-                    f"SELECT key, value FROM kv WHERE partition=? AND key{op}? ORDER BY key LIMIT ?",
-                    (partition, lower, batch),
-                ).fetchall()
-            else:
-                rows = conn.execute(
-                    f"SELECT key, value FROM kv WHERE partition=? AND key{op}? AND key<? "
-                    "ORDER BY key LIMIT ?",
-                    (partition, lower, upper, batch),
-                ).fetchall()
-            for k, v in rows:
-                yield KVItem(bytes(k), bytes(v))
-            if len(rows) < batch:
-                return
-            if remaining is not None:
-                remaining -= len(rows)
-            lower = bytes(rows[-1][0])
-            inclusive = False
+                sql = f"SELECT key, value FROM kv WHERE partition=? AND key{op}? ORDER BY key LIMIT ?"
+                return conn.execute(sql, (partition, lower, count)).fetchall()
+            sql = f"SELECT key, value FROM kv WHERE partition=? AND key{op}? AND key<? ORDER BY key LIMIT ?"
+            return conn.execute(sql, (partition, lower, upper, count)).fetchall()
+
+        return scan_in_pages(fetch, start=start, prefix=prefix, limit=limit)
 
     def close(self) -> None:
         with self._lock:

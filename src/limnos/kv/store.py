@@ -8,7 +8,7 @@ not lose a concurrent update go through :meth:`KVStore.set_if`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -105,3 +105,29 @@ def prefix_upper_bound(prefix: bytes) -> bytes | None:
     if not stripped:
         return None
     return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+#: ``fetch(lower, inclusive, upper, count)``: up to ``count`` rows ``(key, value)`` in key
+#: order with ``key >= lower`` (``> lower`` when not inclusive) and ``key < upper``.
+PageQuery = Callable[[bytes, bool, bytes | None, int], Sequence[tuple[bytes, bytes]]]
+
+
+def scan_in_pages(
+    fetch: PageQuery, *, start: bytes, prefix: bytes, limit: int | None, page_size: int = 1000
+) -> Iterator[KVItem]:
+    """A driver's scan, one bounded page query at a time (no cursor held between pages)."""
+    lower = max(start, prefix)
+    upper = prefix_upper_bound(prefix) if prefix else None
+    remaining = limit
+    inclusive = True
+    while remaining is None or remaining > 0:
+        count = page_size if remaining is None else min(page_size, remaining)
+        rows = fetch(lower, inclusive, upper, count)
+        for key, value in rows:
+            yield KVItem(bytes(key), bytes(value))
+        if len(rows) < count:
+            return
+        if remaining is not None:
+            remaining -= len(rows)
+        lower = bytes(rows[-1][0])
+        inclusive = False
