@@ -22,15 +22,26 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, free_port
+from conftest import Server, free_port
+from helpers import (
+    BranchRace,
+    Commit,
+    Log,
+    Upload,
+    branch_racer,
+    check_branch_race,
+    client,
+    create_repository,
+    history,
+    listing,
+    put_object,
+    send,
+)
 
 WRITERS = 8
 OBJECTS_PER_WRITER = 200
@@ -38,7 +49,6 @@ COMMITTERS = 2
 BRANCH_NAMES = 4
 RACERS = 6
 RACE_OPERATIONS = 60
-RETRIES = 50
 
 
 @pytest.fixture()
@@ -58,106 +68,6 @@ def servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
         first.stop()
 
 
-def client(server: Server) -> httpx.Client:
-    """A basic-auth HTTP client of one server."""
-    return httpx.Client(base_url=server.api, auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY), timeout=120)
-
-
-@dataclass
-class Log:
-    """What the threads saw, shared between them."""
-
-    failures: list[str] = field(default_factory=list)
-    busy: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def fail(self, what: str, response: httpx.Response | None = None, err: Exception | None = None) -> None:
-        detail = f"{response.status_code} {response.text[:300]}" if response is not None else repr(err)
-        with self.lock:
-            self.failures.append(f"{what}: {detail}")
-
-
-def send(log: Log, what: str, call: Callable[[], httpx.Response]) -> httpx.Response | None:
-    """Send a request, retrying while the server answers 429; None after a failure."""
-    for _ in range(RETRIES):
-        try:
-            response = call()
-        except httpx.HTTPError as err:
-            log.fail(what, err=err)
-            return None
-        if response.status_code != 429:
-            if response.status_code >= 500:
-                log.fail(what, response)
-                return None
-            return response
-        with log.lock:
-            log.busy += 1
-        time.sleep(0.01)
-    log.fail(f"{what} (still busy after {RETRIES} tries)", response)
-    return None
-
-
-def create_repository(http: httpx.Client) -> str:
-    name = f"repo-{uuid.uuid4().hex[:12]}"
-    response = http.post(
-        "/repositories", json={"name": name, "storage_namespace": f"local://{name}"}
-    )
-    assert response.status_code == 201, response.text
-    return name
-
-
-def listing(http: httpx.Client, repo: str, ref: str, prefix: str = "") -> dict[str, dict[str, Any]]:
-    """Every object of ``ref`` under ``prefix``: path -> ObjectStats."""
-    found: dict[str, dict[str, Any]] = {}
-    after = ""
-    while True:
-        response = http.get(
-            f"/repositories/{repo}/refs/{ref}/objects/ls",
-            params={"prefix": prefix, "after": after, "amount": 1000},
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        for item in body["results"]:
-            assert item["path"] not in found, f"{item['path']} listed twice"
-            found[item["path"]] = item
-        if not body["pagination"]["has_more"]:
-            return found
-        after = body["pagination"]["next_offset"]
-
-
-def history(http: httpx.Client, repo: str, ref: str) -> list[str]:
-    """Ids of every commit reachable from ``ref``."""
-    ids: list[str] = []
-    after = ""
-    while True:
-        response = http.get(
-            f"/repositories/{repo}/refs/{ref}/commits", params={"after": after, "amount": 1000}
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        ids += [c["id"] for c in body["results"]]
-        if not body["pagination"]["has_more"]:
-            return ids
-        after = body["pagination"]["next_offset"]
-
-
-@dataclass(frozen=True)
-class Upload:
-    """An acknowledged upload."""
-
-    data: bytes
-    checksum: str
-    acked: float  # monotonic time the 201 arrived
-
-
-@dataclass(frozen=True)
-class Commit:
-    """An acknowledged commit."""
-
-    commit_id: str
-    sent: float  # monotonic time the request left
-
-
 def test_uploads_and_commits_through_two_servers_lose_nothing(
     servers: tuple[Server, Server],
 ) -> None:
@@ -170,8 +80,7 @@ def test_uploads_and_commits_through_two_servers_lose_nothing(
     uploads: dict[str, Upload] = {}
     commits: list[Commit] = []
     with client(servers[0]) as http:
-        repo = create_repository(http)
-    objects = f"/repositories/{repo}/branches/main/objects"
+        repo = create_repository(http, servers[0])
     writers_done = threading.Event()
 
     def writer(index: int) -> None:
@@ -181,28 +90,10 @@ def test_uploads_and_commits_through_two_servers_lose_nothing(
             for j in range(OBJECTS_PER_WRITER):
                 path = f"data/w{index}/obj-{j:04d}"
                 data = f"writer {index} object {j} {uuid.uuid4().hex}\n".encode() * rng.randint(1, 40)
-                http = clients[(index + j) % 2]
-                response = send(
-                    log,
-                    f"upload {path}",
-                    lambda http=http, path=path, data=data: http.post(
-                        objects,
-                        params={"path": path},
-                        content=data,
-                        headers={"Content-Type": "application/octet-stream"},
-                    ),
-                )
-                if response is None:
-                    continue
-                if response.status_code != 201:
-                    log.fail(f"upload {path}", response)
-                    continue
-                acked = time.monotonic()
-                stats = response.json()
-                if stats["size_bytes"] != len(data) or stats["path"] != path:
-                    log.fail(f"upload {path} answered {stats}")
-                with log.lock:
-                    uploads[path] = Upload(data, stats["checksum"], acked)
+                done = put_object(log, clients[(index + j) % 2], repo, "main", path, data)
+                if done is not None:
+                    with log.lock:
+                        uploads[path] = done
         finally:
             for c in clients:
                 c.close()
@@ -302,75 +193,16 @@ def test_branch_creations_race_deletions(servers: tuple[Server, Server]) -> None
     agrees; and every surviving branch can be written and committed.
     """
     log = Log()
-    names = [f"race-{k}" for k in range(BRANCH_NAMES)]
-    created = dict.fromkeys(names, 0)
-    deleted = dict.fromkeys(names, 0)
+    race = BranchRace([f"race-{k}" for k in range(BRANCH_NAMES)])
     with client(servers[0]) as http:
-        repo = create_repository(http)
-    branches = f"/repositories/{repo}/branches"
-
-    def racer(index: int) -> None:
-        clients = [client(s) for s in servers]
-        rng = random.Random(1000 + index)
-        try:
-            for n in range(RACE_OPERATIONS):
-                name = rng.choice(names)
-                http = clients[(index + n) % 2]
-                if (index + n) % 2:
-                    response = send(
-                        log,
-                        f"create {name}",
-                        lambda http=http, name=name: http.post(
-                            branches, json={"name": name, "source": "main"}
-                        ),
-                    )
-                    if response is None:
-                        continue
-                    if response.status_code == 201:
-                        with log.lock:
-                            created[name] += 1
-                    elif response.status_code != 409:
-                        log.fail(f"create {name}", response)
-                else:
-                    response = send(
-                        log, f"delete {name}", lambda http=http, name=name: http.delete(f"{branches}/{name}")
-                    )
-                    if response is None:
-                        continue
-                    if response.status_code == 204:
-                        with log.lock:
-                            deleted[name] += 1
-                    elif response.status_code != 404:
-                        log.fail(f"delete {name}", response)
-        finally:
-            for c in clients:
-                c.close()
+        repo = create_repository(http, servers[0])
 
     with ThreadPoolExecutor(RACERS) as pool:
-        for future in [pool.submit(racer, i) for i in range(RACERS)]:
+        racing = [
+            pool.submit(branch_racer, log, race, servers, repo, i, RACE_OPERATIONS) for i in range(RACERS)
+        ]
+        for future in racing:
             future.result()
     assert not log.failures, "\n".join(log.failures[:20])
-    print(f"created {created}, deleted {deleted}, {log.busy} answers 429")
-
-    with client(servers[0]) as first, client(servers[1]) as second:
-        listed = {b["id"] for b in first.get(branches, params={"amount": 1000}).json()["results"]}
-        for name in names:
-            balance = created[name] - deleted[name]
-            assert balance in (0, 1), (name, created[name], deleted[name])
-            for http in (first, second):
-                status = http.get(f"{branches}/{name}").status_code
-                assert status == (200 if balance else 404), (name, status)
-            assert (name in listed) == bool(balance), name
-            if balance:
-                put = second.post(
-                    f"{branches}/{name}/objects",
-                    params={"path": "after-race"},
-                    content=name.encode(),
-                    headers={"Content-Type": "application/octet-stream"},
-                )
-                assert put.status_code == 201, put.text
-                commit = first.post(f"{branches}/{name}/commits", json={"message": "after the race"})
-                assert commit.status_code == 201, commit.text
-                body = second.get(f"/repositories/{repo}/refs/{name}/objects", params={"path": "after-race"})
-                assert body.content == name.encode()
-        assert sum(created.values()) > 0 and sum(deleted.values()) > 0
+    print(f"created {race.created}, deleted {race.deleted}, {log.busy} answers 429")
+    check_branch_race(race, servers, repo)
