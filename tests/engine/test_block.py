@@ -124,3 +124,25 @@ def test_namespaces_must_match_the_blockstore(tmp_path: Path) -> None:
     for bad in ("s3://bucket/repo", "local://", "local:///abs", "repo", "local://../x"):
         with pytest.raises(InvalidAddressError):
             local.validate_namespace(bad)
+
+
+def test_s3_presigned_urls_read_and_write_without_credentials(moto_endpoint: str) -> None:
+    import httpx
+
+    adapter = S3Adapter(
+        S3Settings(
+            endpoint=moto_endpoint,
+            force_path_style=True,
+            access_key_id="limnos-test",
+            secret_access_key="limnos-test-secret",
+            pre_signed_expiry_seconds=60,
+        )
+    )
+    uri = f"s3://{S3_BUCKET}/presign-{uuid.uuid4().hex[:8]}/object"
+    put_url = adapter.presign_put(uri)
+    assert httpx.put(put_url, content=b"through a presigned URL").status_code == 200
+    assert adapter.get_bytes(uri) == b"through a presigned URL"
+    got = httpx.get(adapter.presign_get(uri))
+    assert got.status_code == 200
+    assert got.content == b"through a presigned URL"
+    adapter.close()
