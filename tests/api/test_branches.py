@@ -495,3 +495,17 @@ def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
 
     assert_error(http.get(f"/repositories/{repo}/branches/missing/diff"), 404)
     assert_error(http.get(f"/repositories/{repo}/branches/main/diff", params={"amount": "x"}), 400)
+
+
+def test_hidden_branches_are_listed_only_on_request(sdk: lakefs_sdk.ApiClient, repo: str) -> None:
+    api = lakefs_sdk.BranchesApi(sdk)
+    api.create_branch(repo, lakefs_sdk.BranchCreation(name="shy", source="main", hidden=True))
+    assert [b.id for b in api.list_branches(repo).results] == ["main"]
+    assert [b.id for b in api.list_branches(repo, show_hidden=True).results] == ["main", "shy"]
+    # Still a branch in every other way, and still hidden after writes, commits and resets.
+    upload(sdk, repo, "shy", "a.txt", b"a")
+    commit(sdk, repo, "shy")
+    upload(sdk, repo, "shy", "b.txt", b"b")
+    api.reset_branch(repo, "shy", lakefs_sdk.ResetCreation(type="reset"))
+    assert api.get_branch(repo, "shy").commit_id == head(sdk, repo, "shy")
+    assert [b.id for b in api.list_branches(repo).results] == ["main"]

@@ -81,17 +81,19 @@ async def list_branches(request: Request) -> Response:
     after = query_str(request, "after")
     prefix = query_str(request, "prefix")
     amount = page_amount(request)
-    # Validated only: hidden branches are not kept apart, so all are always listed.
-    query_bool(request, "show_hidden")
+    show_hidden = query_bool(request, "show_hidden")
     branches = services(request).graveler.list_branches(repo, start=after, prefix=prefix)
-    return json_response(ref_page(((n, b.commit_id) for n, b in branches), after, amount))
+    shown = ((n, b.commit_id) for n, b in branches if show_hidden or not b.hidden)
+    return json_response(ref_page(shown, after, amount))
 
 
 async def create_branch(request: Request) -> Response:
     """createBranch: 201 with the new branch's commit id as a text body."""
     repo = repository(request)
     body = await read_json(request, BranchCreation)
-    commit_id = services(request).graveler.create_branch(writable(repo, body.force), body.name, body.source)
+    commit_id = services(request).graveler.create_branch(
+        writable(repo, body.force), body.name, body.source, hidden=body.hidden
+    )
     return Response(commit_id, status_code=201, media_type="text/html")
 
 

@@ -218,14 +218,19 @@ class Graveler:
         """A commit by full id."""
         return self.refs.get_commit(repo, commit_id)
 
-    def create_branch(self, repo: Repository, name: str, source_ref: str) -> str:
-        """Create branch ``name`` at the committed state of ``source_ref``; returns its commit."""
+    def create_branch(
+        self, repo: Repository, name: str, source_ref: str, *, hidden: bool = False
+    ) -> str:
+        """Create branch ``name`` at the committed state of ``source_ref``; returns its commit.
+
+        A ``hidden`` branch is left out of listings unless they ask for hidden ones.
+        """
         check_branch_name(name)
         self._check_writable(repo)
         source = self.resolve(repo, source_ref)
         if self.refs.find_tag(repo, name) is not None:
             raise AlreadyExistsError(f"a tag named {name!r} already exists")
-        if not self.refs.insert_branch(repo, name, Branch(source.commit_id, new_token())):
+        if not self.refs.insert_branch(repo, name, Branch(source.commit_id, new_token(), hidden=hidden)):
             raise AlreadyExistsError(f"branch {name!r} already exists")
         return source.commit_id
 
@@ -418,7 +423,7 @@ class Graveler:
         self._check_writable(repo)
         for _ in range(MAX_ATTEMPTS):
             branch, raw = self.refs.get_branch_record(repo, branch_name)
-            fresh = Branch(branch.commit_id, new_token())
+            fresh = branch.moved(staging_token=new_token(), sealed_tokens=())
             if self.refs.swap_branch(repo, branch_name, raw, fresh):
                 self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
                 return
@@ -450,9 +455,9 @@ class Graveler:
             if dirty and not force:
                 raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
             fresh = (
-                Branch(target, new_token())
+                branch.moved(target, new_token(), ())
                 if dirty
-                else Branch(target, branch.staging_token, branch.sealed_tokens)
+                else branch.moved(target)
             )
             if self.refs.swap_branch(repo, branch_name, raw, fresh):
                 if dirty:
@@ -484,7 +489,7 @@ class Graveler:
         for _ in range(MAX_ATTEMPTS):
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             sealed = (branch.staging_token, *branch.sealed_tokens)
-            sealing = Branch(branch.commit_id, new_token(), sealed)
+            sealing = branch.moved(staging_token=new_token(), sealed_tokens=sealed)
             if not self.refs.swap_branch(repo, branch_name, raw, sealing):
                 continue
             head = self.refs.get_commit(repo, branch.commit_id)
@@ -523,7 +528,7 @@ class Graveler:
             if current.commit_id != base or tail != sealed:
                 return False
             rest = current.sealed_tokens[: len(current.sealed_tokens) - len(sealed)]
-            if self.refs.swap_branch(repo, branch_name, raw, Branch(target, current.staging_token, rest)):
+            if self.refs.swap_branch(repo, branch_name, raw, current.moved(target, sealed_tokens=rest)):
                 self._retire_tokens(sealed)
                 return True
 
@@ -573,7 +578,7 @@ class Graveler:
                 generation=generation,
             )
             commit_id = self.refs.put_commit(repo, commit)
-            moved = Branch(commit_id, branch.staging_token, branch.sealed_tokens)
+            moved = branch.moved(commit_id)
             if self.refs.swap_branch(repo, branch_name, raw, moved):
                 return commit_id
         raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")

@@ -58,6 +58,21 @@ class Branch(msgspec.Struct, frozen=True, array_like=True):
     commit_id: str
     staging_token: str
     sealed_tokens: tuple[str, ...] = ()
+    hidden: bool = False  # left out of listings unless asked for
+
+    def moved(
+        self,
+        commit_id: str | None = None,
+        staging_token: str | None = None,
+        sealed_tokens: tuple[str, ...] | None = None,
+    ) -> Branch:
+        """This branch with some of its pointers changed (and its flags kept)."""
+        return msgspec.structs.replace(
+            self,
+            commit_id=self.commit_id if commit_id is None else commit_id,
+            staging_token=self.staging_token if staging_token is None else staging_token,
+            sealed_tokens=self.sealed_tokens if sealed_tokens is None else sealed_tokens,
+        )
 
     def encode(self) -> bytes:
         """The stored bytes (also the compare-and-set witness)."""
