@@ -9,11 +9,17 @@ real, readable data with the right size and checksum.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +32,11 @@ from limnos.graveler.model import Repository
 ACCESS_KEY_ID = "AKIALIMNOSBENCHADMIN"
 SECRET_ACCESS_KEY = "limnos-bench-secret-access-key-0123456789"
 ENCRYPT_SECRET = "limnos-bench-encryption-key"
+S3_BUCKET = "limnos-bench"
+S3_ACCESS_KEY_ID = "limnos-bench"  # moto accepts any credentials
+S3_SECRET_ACCESS_KEY = "limnos-bench-secret"
+POSTGRES_DSN_ENV = "LIMNOS_TEST_POSTGRES_DSN"
+DEFAULT_POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 # Key layout: data/year=YYYY/month=MM/part-PPPPPP/file-FFFFF.parquet
 FILES_PER_PART = 100
@@ -35,8 +46,13 @@ PHYSICAL_FILES = 8
 BUILD_CHUNK = 100_000
 
 
-def server_env(data_dir: Path, port: int = 0) -> dict[str, str]:
-    """``LAKEFS_*`` variables of a server (or an in-process engine) over ``data_dir``."""
+def server_env(data_dir: Path, port: int = 0, backend: dict[str, str] | None = None) -> dict[str, str]:
+    """``LAKEFS_*`` variables of a server (or an in-process engine) over ``data_dir``.
+
+    By default metadata (SQLite) and objects (local blockstore) live in ``data_dir``;
+    ``backend`` overrides that (see :func:`postgres_s3_env`), and ``data_dir`` then only
+    holds the committed store's local cache.
+    """
     env = {
         "LAKEFS_DATABASE_TYPE": "local",
         "LAKEFS_DATABASE_LOCAL_PATH": str(data_dir / "metadata"),
@@ -51,17 +67,33 @@ def server_env(data_dir: Path, port: int = 0) -> dict[str, str]:
     }
     if port:
         env["LAKEFS_LISTEN_ADDRESS"] = f"127.0.0.1:{port}"
+    if backend:
+        env.update(backend)
     return env
 
 
-def engine_config(data_dir: Path) -> Config:
-    """The configuration a server over ``data_dir`` would load."""
-    return load(environ=server_env(data_dir))
+def postgres_s3_env(database_dsn: str, s3_endpoint: str) -> dict[str, str]:
+    """``LAKEFS_*`` variables selecting PostgreSQL metadata and an S3 blockstore at ``s3_endpoint``."""
+    return {
+        "LAKEFS_DATABASE_TYPE": "postgres",
+        "LAKEFS_DATABASE_POSTGRES_CONNECTION_STRING": database_dsn,
+        "LAKEFS_BLOCKSTORE_TYPE": "s3",
+        "LAKEFS_BLOCKSTORE_S3_ENDPOINT": s3_endpoint,
+        "LAKEFS_BLOCKSTORE_S3_FORCE_PATH_STYLE": "true",
+        "LAKEFS_BLOCKSTORE_S3_REGION": "us-east-1",
+        "LAKEFS_BLOCKSTORE_S3_CREDENTIALS_ACCESS_KEY_ID": S3_ACCESS_KEY_ID,
+        "LAKEFS_BLOCKSTORE_S3_CREDENTIALS_SECRET_ACCESS_KEY": S3_SECRET_ACCESS_KEY,
+    }
 
 
-def open_services(data_dir: Path) -> Services:
-    """Stores, engine and catalog exactly as a server process builds them."""
-    return build(engine_config(data_dir))
+def engine_config(data_dir: Path, backend: dict[str, str] | None = None) -> Config:
+    """The configuration a server over ``data_dir`` (and ``backend``) would load."""
+    return load(environ=server_env(data_dir, backend=backend))
+
+
+def open_services(data_dir: Path, backend: dict[str, str] | None = None) -> Services:
+    """Stores, engine and catalog exactly as a server process builds them (``services.build``)."""
+    return build(engine_config(data_dir, backend))
 
 
 def close_services(services: Services) -> None:
@@ -130,14 +162,19 @@ def build_lake_tree(services: Services, namespace: str, empty_tree: str, count: 
     return tree
 
 
-def create_lake_repository(services: Services, name: str, count: int) -> Repository:
-    """A repository whose default branch ``main`` holds ``count`` synthetic objects."""
+def create_lake_repository(
+    services: Services, name: str, count: int, namespace: str | None = None
+) -> Repository:
+    """A repository whose default branch ``main`` holds ``count`` synthetic objects.
+
+    ``namespace`` is its storage namespace (default ``local://<name>``).
+    """
 
     def initial_tree(namespace: str, empty_tree: str) -> str:
         return build_lake_tree(services, namespace, empty_tree, count)
 
     return services.graveler.create_repository(
-        name, f"local://{name}", "main", initial_tree=initial_tree, committer="bench"
+        name, namespace or f"local://{name}", "main", initial_tree=initial_tree, committer="bench"
     )
 
 
@@ -176,7 +213,8 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def _cpu_times() -> tuple[int, int] | None:
+def cpu_times() -> tuple[int, int] | None:
+    """(all, idle) CPU time of the machine so far, in clock ticks summed over cores (Linux)."""
     try:
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
@@ -187,9 +225,9 @@ def _cpu_times() -> tuple[int, int] | None:
 
 def machine_busy(seconds: float = 1.0) -> float | None:
     """Share of all cores busy over ``seconds`` (Linux /proc/stat), before we add load; None elsewhere."""
-    a = _cpu_times()
+    a = cpu_times()
     time.sleep(seconds)
-    b = _cpu_times()
+    b = cpu_times()
     if a is None or b is None or b[0] == a[0]:
         return None
     return 1.0 - (b[1] - a[1]) / (b[0] - a[0])
@@ -213,3 +251,123 @@ def cpu_line() -> str:
     return f"os.cpu_count() = {os.cpu_count()}" + (
         f" (usable by this process: {affinity})" if affinity is not None else ""
     )
+
+
+# --------------------------------------------------------------------------- PostgreSQL + S3 (moto)
+
+
+class MotoServer:
+    """A moto S3 server process on loopback (``python -m moto.server``) with the bench bucket.
+
+    moto keeps everything in memory, in one Python process: figures measured on it include
+    its own cost, they are not those of a real S3.
+    """
+
+    def __init__(self, log_path: Path, bucket: str = S3_BUCKET) -> None:
+        self.log_path = log_path
+        self.bucket = bucket
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> MotoServer:
+        import httpx
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                r = httpx.put(f"{self.endpoint}/{self.bucket}", timeout=2)
+                if r.status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"moto server did not start:\n{self.log_path.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def check_postgres_dsn_local(dsn: str, check_host: Callable[[str], None]) -> None:
+    """Apply ``check_host`` to every TCP host of ``dsn`` (Unix sockets are local by nature)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(dsn)
+    for key in ("host", "hostaddr"):
+        for host in str(params.get(key) or "").split(","):
+            host = host.strip()
+            if host and not host.startswith("/") and not host.startswith("@"):
+                check_host(host)
+
+
+class PostgresDatabase:
+    """A fresh database created through ``admin_dsn`` and dropped (``WITH (FORCE)``) on exit."""
+
+    def __init__(self, admin_dsn: str, prefix: str = "limnos_bench") -> None:
+        self.admin_dsn = admin_dsn
+        self.name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.dsn = ""
+
+    def _admin(self):  # -> psycopg.Connection (imported lazily)
+        import psycopg
+
+        return psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=10)
+
+    def create(self) -> PostgresDatabase:
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        with self._admin() as conn:
+            conn.execute("SET statement_timeout = '60s'")
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        params = conninfo_to_dict(self.admin_dsn)
+        params["dbname"] = self.name
+        params.setdefault("connect_timeout", "10")
+        self.dsn = make_conninfo(**params)
+        return self
+
+    def backend_pids(self) -> list[int]:
+        """Pids of the PostgreSQL backends connected to this database (the servers' pools)."""
+        with self._admin() as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,)
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def drop(self) -> None:
+        if not self.dsn:
+            return
+        with self._admin() as conn:
+            conn.execute("SET statement_timeout = '60s'")
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.dsn = ""
+
+    def __enter__(self) -> PostgresDatabase:
+        return self.create()
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()

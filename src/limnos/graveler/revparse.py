@@ -73,8 +73,18 @@ def parse(ref: str) -> ParsedRef:
 
 
 def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
-    """Resolve a ref expression to a commit (and branch, for plain branch refs)."""
+    """Resolve a ref expression to a commit (and branch, for plain branch refs).
+
+    A full 64-hex-digit commit id is looked up as a commit first: commits are cached in
+    process, so reads at a commit id cost no metadata round trip (a branch or tag named
+    exactly like an existing commit id is shadowed by it).
+    """
     parsed = parse(ref)
+    if len(parsed.base) == 64 and _HEX.match(parsed.base) and refs.find_commit(repo, parsed.base):
+        resolved = ResolvedRef(parsed.base)
+        if not parsed.modifiers:
+            return resolved
+        return _apply_modifiers(refs, repo, resolved.commit_id, parsed, ref)
     branch = refs.find_branch(repo, parsed.base)
     if branch is not None:
         resolved = ResolvedRef(branch.commit_id, parsed.base, branch, parsed.committed_only)
@@ -86,7 +96,12 @@ def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
             resolved = ResolvedRef(_resolve_commit_id(refs, repo, parsed.base))
     if not parsed.modifiers:
         return resolved
-    commit_id = resolved.commit_id
+    return _apply_modifiers(refs, repo, resolved.commit_id, parsed, ref)
+
+
+def _apply_modifiers(
+    refs: RefStore, repo: Repository, commit_id: str, parsed: ParsedRef, ref: str
+) -> ResolvedRef:
     for kind, n in parsed.modifiers:
         commit_id = _walk(refs, repo, commit_id, kind, n, ref)
     return ResolvedRef(commit_id)
