@@ -20,6 +20,7 @@ from limnos.block.adapter import (
     PutResult,
     split_uri,
 )
+from limnos.block.dirsync import fsync_directory, make_dirs
 
 _TMP_SUFFIX = ".limnos-tmp"
 
@@ -66,7 +67,9 @@ class LocalAdapter(BlockAdapter):
         self._path(namespace, writing=True)
 
     def writer(self, uri: str, *, fresh: bool = False) -> BlockWriter:
-        return _LocalWriter(self._path(uri, writing=True), in_place=fresh)
+        path = self._path(uri, writing=True)
+        make_dirs(path.parent, self.root)
+        return _LocalWriter(path, in_place=fresh)
 
     def get(self, uri: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         path = self._path(uri)
@@ -103,7 +106,7 @@ class LocalAdapter(BlockAdapter):
         dst = self._path(dst_uri, writing=True)
         if not src.is_file():
             raise ObjectNotFoundError(src_uri)
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dst.parent, self.root)
         tmp = dst.parent / f".{dst.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
         try:
             try:
@@ -116,7 +119,7 @@ class LocalAdapter(BlockAdapter):
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(dst.parent)
+        fsync_directory(dst.parent)
         st = dst.stat()
         # The copy's content is the source's: callers keep the checksum they know.
         return PutResult(size=st.st_size, etag="", mtime=_ts(st.st_mtime))
@@ -153,7 +156,6 @@ class _LocalWriter(BlockWriter):
 
     def __init__(self, path: Path, *, in_place: bool = False) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         if in_place:
             self.tmp = path
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -176,7 +178,7 @@ class _LocalWriter(BlockWriter):
         self.file.close()
         if self.tmp != self.path:
             os.replace(self.tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_directory(self.path.parent)
         self.committed = True
         return PutResult(size=self.size, etag=self.md5.hexdigest(), mtime=datetime.now(UTC))
 
@@ -207,14 +209,6 @@ def _file_md5(path: Path) -> str:
         while chunk := f.read(CHUNK_SIZE):
             md5.update(chunk)
     return md5.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _ts(seconds: float) -> datetime:

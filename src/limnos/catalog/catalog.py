@@ -42,7 +42,8 @@ class EntryChange:
 
 
 def new_address() -> str:
-    """A fresh relative address for uploaded bytes."""
+    """A fresh relative address for uploaded bytes, in one of 256 directories (concurrent
+    writers in one directory would queue on its lock)."""
     token = uuid.uuid4().hex
     return f"data/{token[:2]}/{token}"
 
