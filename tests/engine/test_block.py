@@ -68,13 +68,24 @@ def test_writer_is_all_or_nothing(adapter_and_root: tuple[BlockAdapter, str]) ->
     writer.abort()
     assert not adapter.exists(uri)
     big = os.urandom(PART_SIZE + 12345)  # more than one S3 part: a native multipart upload
-    writer = adapter.writer(uri, fresh=True)
+    address, writer = adapter.new_object_writer(root)
+    uri = f"{root}/{address}"
+    assert address.startswith("data/")
     for offset in range(0, len(big), 1 << 20):
         writer.write(big[offset : offset + (1 << 20)])
     stored = writer.commit()
     writer.abort()  # after commit, abort must not undo it
     assert stored.size == len(big)
     assert adapter.get_bytes(uri) == big
+    # Fresh addresses are never handed out twice, and an aborted one holds nothing.
+    seen = {address}
+    for _ in range(200):
+        other, pending = adapter.new_object_writer(root)
+        assert other not in seen
+        seen.add(other)
+        pending.write(b"partial")
+        pending.abort()
+        assert not adapter.exists(f"{root}/{other}") or adapter.get_bytes(f"{root}/{other}") == b""
 
 
 def test_copy_and_list(adapter_and_root: tuple[BlockAdapter, str]) -> None:

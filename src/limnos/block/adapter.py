@@ -7,6 +7,7 @@ relative to it are joined with :func:`join_uri`.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -71,12 +72,17 @@ class BlockAdapter(ABC):
     blockstore_type: str = ""
 
     @abstractmethod
-    def writer(self, uri: str, *, fresh: bool = False) -> BlockWriter:
-        """Start writing an object at ``uri``; it appears whole on commit or not at all.
+    def writer(self, uri: str) -> BlockWriter:
+        """Start writing an object at ``uri``; it appears whole on commit or not at all."""
 
-        ``fresh`` promises that ``uri`` is a new, unique address that nobody reads before
-        :meth:`BlockWriter.commit` returns; an adapter may then write it in place.
+    def new_object_writer(self, namespace: str) -> tuple[str, BlockWriter]:
+        """A writer for a new object at a fresh address of ``namespace``.
+
+        Returns the address relative to the namespace and the writer. Nothing may read
+        the address before the writer's commit returns, so adapters can prepare it ahead.
         """
+        address = fresh_address()
+        return address, self.writer(join_uri(namespace, address))
 
     def put(self, uri: str, chunks: Iterable[bytes]) -> PutResult:
         """Store the concatenated ``chunks`` at ``uri`` atomically (all or nothing)."""
@@ -136,6 +142,13 @@ class BlockAdapter(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
+
+
+def fresh_address() -> str:
+    """A new, unique address for object bytes, relative to a storage namespace: one of
+    256 directories, so concurrent writers rarely share one."""
+    token = uuid.uuid4().hex
+    return f"data/{token[:2]}/{token}"
 
 
 def join_uri(namespace: str, relative: str) -> str:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from limnos.block.adapter import (
     CHUNK_SIZE,
@@ -18,6 +19,8 @@ from limnos.block.adapter import (
     ObjectInfo,
     ObjectNotFoundError,
     PutResult,
+    fresh_address,
+    join_uri,
     split_uri,
 )
 from limnos.block.dirsync import fsync_directory, make_dirs
@@ -66,10 +69,17 @@ class LocalAdapter(BlockAdapter):
             raise InvalidAddressError(f"storage namespace {namespace!r} must be local://<relative path>")
         self._path(namespace, writing=True)
 
-    def writer(self, uri: str, *, fresh: bool = False) -> BlockWriter:
+    def writer(self, uri: str) -> BlockWriter:
         path = self._path(uri, writing=True)
         make_dirs(path.parent, self.root)
-        return _LocalWriter(path, in_place=fresh)
+        return _LocalWriter(path)
+
+    def new_object_writer(self, namespace: str) -> tuple[str, BlockWriter]:
+        """Writes the new file in place: its address is fresh, so no rename is needed."""
+        address = fresh_address()
+        path = self._path(join_uri(namespace, address), writing=True)
+        make_dirs(path.parent, self.root)
+        return address, _LocalWriter(path, in_place=True)
 
     def get(self, uri: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         path = self._path(uri)
@@ -159,7 +169,7 @@ class _LocalWriter(BlockWriter):
         if in_place:
             self.tmp = path
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            self.file = os.fdopen(fd, "wb")
+            self.file: BinaryIO = os.fdopen(fd, "wb")
         else:
             self.tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
             self.file = open(self.tmp, "wb")  # noqa: SIM115 - closed on commit/abort

@@ -27,7 +27,7 @@ class MemAdapter(BlockAdapter):
         self._objects: dict[str, tuple[bytes, str, datetime]] = {}
         self._lock = threading.Lock()
 
-    def writer(self, uri: str, *, fresh: bool = False) -> BlockWriter:
+    def writer(self, uri: str) -> BlockWriter:
         split_uri(uri)
         return _MemWriter(self, uri)
 

@@ -86,7 +86,7 @@ class S3Adapter(BlockAdapter):
             raise InvalidAddressError(f"storage namespace {namespace!r} contains '..'")
         del bucket
 
-    def writer(self, uri: str, *, fresh: bool = False) -> BlockWriter:
+    def writer(self, uri: str) -> BlockWriter:
         bucket, key = parse_s3_uri(uri)
         return _S3Writer(self.client, bucket, key)
 

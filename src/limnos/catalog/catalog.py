@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from limnos.block.adapter import BlockAdapter, BlockWriter, PutResult, join_uri
+from limnos.block.adapter import BlockAdapter, BlockWriter, PutResult, fresh_address, join_uri
 from limnos.catalog.entry import (
     RELATIVE,
     Entry,
@@ -39,13 +38,6 @@ class EntryChange:
         """Size of the object on the side that has it (right first)."""
         entry = self.right or self.left
         return entry.size if entry is not None else None
-
-
-def new_address() -> str:
-    """A fresh relative address for uploaded bytes, in one of 256 directories (concurrent
-    writers in one directory would queue on its lock)."""
-    token = uuid.uuid4().hex
-    return f"data/{token[:2]}/{token}"
 
 
 class Catalog:
@@ -124,8 +116,7 @@ class Catalog:
 
     def writer(self, repo: Repository) -> tuple[str, BlockWriter]:
         """A fresh relative address in the repository and a writer for its bytes."""
-        address = new_address()
-        return address, self.block.writer(join_uri(repo.storage_namespace, address), fresh=True)
+        return self.block.new_object_writer(repo.storage_namespace)
 
     def link(
         self,
@@ -199,7 +190,7 @@ class Catalog:
         check_path(dest_path, what="destination path")
         source = self.stat(repo, src_ref, src_path)
         ns = repo.storage_namespace
-        address = new_address()
+        address = fresh_address()
         self.block.copy(source.physical_address(ns), join_uri(ns, address))
         entry = Entry(
             address=address,
@@ -258,7 +249,7 @@ def build_tree(
     ``base_tree`` plus those files. Used for the sample data of new repositories."""
     changes: list[tuple[str, bytes | None]] = []
     for path, content, content_type in files:
-        address = new_address()
+        address = fresh_address()
         stored = block.put_bytes(join_uri(namespace, address), content)
         entry = Entry(
             address=address,
