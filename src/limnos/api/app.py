@@ -83,18 +83,23 @@ async def _method_not_allowed(request: Request, err: Exception) -> Response:
 
 
 def api_routes() -> list[BaseRoute]:
-    """Every route of the REST API, relative to ``/api/v1``."""
+    """Every route of the REST API, relative to ``/api/v1``.
+
+    Routes are matched in order, one regular expression each, so the busiest resources
+    come first: object reads and writes skip forty-odd failed matches that way. No two
+    modules' paths overlap, so the order changes nothing else.
+    """
     routes: list[BaseRoute] = []
     for module in (
-        health,
-        auth_routes,
-        repositories,
-        metadata,
+        objects,
         branches,
-        tags,
         commits,
         refs,
-        objects,
+        tags,
+        repositories,
+        metadata,
+        auth_routes,
+        health,
     ):
         routes.extend(module.routes)
     return routes
