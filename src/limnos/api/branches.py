@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, Literal
 
 import msgspec
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -147,16 +149,20 @@ async def revert_branch(request: Request) -> Response:
     name = request.path_params["branch"]
     body = await read_json(request, RevertCreation)
     overrides = body.commit_overrides or CommitOverrides()
-    merge.revert(
-        services(request).graveler,
-        writable(repo, body.force),
-        name,
-        body.ref,
-        committer=current_user(request).username,
-        parent_number=_check_parent_number(body.parent_number),
-        allow_empty=body.allow_empty,
-        message=overrides.message or "",
-        metadata=overrides.metadata,
+    # A revert is a three-way merge and a commit: work of unknown length, off the event loop.
+    await run_in_threadpool(
+        partial(
+            merge.revert,
+            services(request).graveler,
+            writable(repo, body.force),
+            name,
+            body.ref,
+            committer=current_user(request).username,
+            parent_number=_check_parent_number(body.parent_number),
+            allow_empty=body.allow_empty,
+            message=overrides.message or "",
+            metadata=overrides.metadata,
+        )
     )
     return no_content()
 
@@ -168,15 +174,18 @@ async def cherry_pick(request: Request) -> Response:
     body = await read_json(request, CherryPickCreation)
     overrides = body.commit_overrides or CommitOverrides()
     graveler = services(request).graveler
-    commit_id = merge.cherry_pick(
-        graveler,
-        writable(repo, body.force),
-        name,
-        body.ref,
-        committer=current_user(request).username,
-        parent_number=_check_parent_number(body.parent_number),
-        message=overrides.message or "",
-        metadata=overrides.metadata,
+    commit_id = await run_in_threadpool(
+        partial(
+            merge.cherry_pick,
+            graveler,
+            writable(repo, body.force),
+            name,
+            body.ref,
+            committer=current_user(request).username,
+            parent_number=_check_parent_number(body.parent_number),
+            message=overrides.message or "",
+            metadata=overrides.metadata,
+        )
     )
     return json_response(commit_body(commit_id, graveler.get_commit(repo, commit_id)), 201)
 
