@@ -58,17 +58,21 @@ def current_user(request: Request) -> User:
     return user
 
 
-async def read_json(request: Request, kind: type[T]) -> T:
-    """Decode and validate the JSON body; 400 naming what is wrong."""
-    body = await request.body()
-    if not body:
-        raise ApiError(400, "request body is missing")
+def _decode_body(body: bytes, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as err:
         raise ApiError(400, f"invalid request body: {err}") from None
     except msgspec.DecodeError:
         raise ApiError(400, "request body is not valid JSON") from None
+
+
+async def read_json(request: Request, kind: type[T]) -> T:
+    """Decode and validate the JSON body; 400 naming what is wrong."""
+    body = await request.body()
+    if not body:
+        raise ApiError(400, "request body is missing")
+    return _decode_body(body, kind)
 
 
 async def read_optional_json(request: Request, kind: type[T], default: Callable[[], T]) -> T:
@@ -76,12 +80,7 @@ async def read_optional_json(request: Request, kind: type[T], default: Callable[
     body = await request.body()
     if not body.strip():
         return default()
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as err:
-        raise ApiError(400, f"invalid request body: {err}") from None
-    except msgspec.DecodeError:
-        raise ApiError(400, "request body is not valid JSON") from None
+    return _decode_body(body, kind)
 
 
 def query_str(request: Request, name: str, default: str = "") -> str:

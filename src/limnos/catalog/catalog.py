@@ -133,14 +133,12 @@ class Catalog:
     ) -> Entry:
         """Stage an entry for bytes already written at ``address``."""
         check_path(path)
-        entry = Entry(
-            address=address,
-            address_type=address_type,
-            size=stored.size,
-            checksum=stored.etag,
-            mtime=int(stored.mtime.timestamp()),
+        entry = Entry.stored(
+            address,
+            stored,
             content_type=content_type or DEFAULT_CONTENT_TYPE,
-            metadata=normalize_metadata(metadata),
+            metadata=metadata,
+            address_type=address_type,
         )
         self.graveler.set(repo, branch, path, encode_entry(entry), if_absent=if_absent)
         return entry
@@ -251,14 +249,7 @@ def build_tree(
     for path, content, content_type in files:
         address = fresh_address()
         stored = block.put_bytes(join_uri(namespace, address), content)
-        entry = Entry(
-            address=address,
-            address_type=RELATIVE,
-            size=stored.size,
-            checksum=stored.etag,
-            mtime=int(stored.mtime.timestamp()),
-            content_type=content_type,
-        )
+        entry = Entry.stored(address, stored, content_type=content_type)
         changes.append((path, encode_entry(entry)))
     changes.sort(key=lambda c: c[0])
     return graveler.committed.apply(namespace, base_tree, changes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from limnos.block.adapter import join_uri
+from limnos.block.adapter import PutResult, join_uri
 
 RELATIVE = 0
 FULL = 1
@@ -20,6 +20,27 @@ class Entry(msgspec.Struct, frozen=True, array_like=True):
     mtime: int
     content_type: str = "application/octet-stream"
     metadata: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def stored(
+        cls,
+        address: str,
+        result: PutResult,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+        address_type: int = RELATIVE,
+    ) -> Entry:
+        """The entry of bytes the blockstore just stored at ``address``."""
+        return cls(
+            address=address,
+            address_type=address_type,
+            size=result.size,
+            checksum=result.etag,
+            mtime=int(result.mtime.timestamp()),
+            content_type=content_type,
+            metadata=normalize_metadata(metadata),
+        )
 
     def physical_address(self, storage_namespace: str) -> str:
         """The full URI of the object's bytes."""
