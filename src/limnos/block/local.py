@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -20,7 +21,6 @@ from limnos.block.adapter import (
     ObjectNotFoundError,
     PutResult,
     fresh_address,
-    join_uri,
     split_uri,
 )
 from limnos.block.dirsync import fsync_directory, make_dirs
@@ -77,9 +77,14 @@ class LocalAdapter(BlockAdapter):
     def new_object_writer(self, namespace: str) -> tuple[str, BlockWriter]:
         """Writes the new file in place: its address is fresh, so no rename is needed."""
         address = fresh_address()
-        path = self._path(join_uri(namespace, address), writing=True)
+        # The namespace is checked (and resolved) once; the fresh address is our own.
+        path = self._namespace_dir(namespace) / address
         make_dirs(path.parent, self.root)
         return address, _LocalWriter(path, in_place=True)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the adapter lives as long as the process
+    def _namespace_dir(self, namespace: str) -> Path:
+        return self._path(namespace, writing=True)
 
     def get(self, uri: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         path = self._path(uri)
