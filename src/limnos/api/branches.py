@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 from typing import Any, Literal
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +26,7 @@ from limnos.api.common import (
     writable,
 )
 from limnos.api.shapes import commit_body, ref_body, ref_page
+from limnos.api.threads import run_blocking
 from limnos.catalog.catalog import EntryChange
 from limnos.catalog.listing import list_page
 from limnos.graveler import merge
@@ -150,19 +149,17 @@ async def revert_branch(request: Request) -> Response:
     body = await read_json(request, RevertCreation)
     overrides = body.commit_overrides or CommitOverrides()
     # A revert is a three-way merge and a commit: work of unknown length, off the event loop.
-    await run_in_threadpool(
-        partial(
-            merge.revert,
-            services(request).graveler,
-            writable(repo, body.force),
-            name,
-            body.ref,
-            committer=current_user(request).username,
-            parent_number=_check_parent_number(body.parent_number),
-            allow_empty=body.allow_empty,
-            message=overrides.message or "",
-            metadata=overrides.metadata,
-        )
+    await run_blocking(
+        merge.revert,
+        services(request).graveler,
+        writable(repo, body.force),
+        name,
+        body.ref,
+        committer=current_user(request).username,
+        parent_number=_check_parent_number(body.parent_number),
+        allow_empty=body.allow_empty,
+        message=overrides.message or "",
+        metadata=overrides.metadata,
     )
     return no_content()
 
@@ -174,18 +171,16 @@ async def cherry_pick(request: Request) -> Response:
     body = await read_json(request, CherryPickCreation)
     overrides = body.commit_overrides or CommitOverrides()
     graveler = services(request).graveler
-    commit_id = await run_in_threadpool(
-        partial(
-            merge.cherry_pick,
-            graveler,
-            writable(repo, body.force),
-            name,
-            body.ref,
-            committer=current_user(request).username,
-            parent_number=_check_parent_number(body.parent_number),
-            message=overrides.message or "",
-            metadata=overrides.metadata,
-        )
+    commit_id = await run_blocking(
+        merge.cherry_pick,
+        graveler,
+        writable(repo, body.force),
+        name,
+        body.ref,
+        committer=current_user(request).username,
+        parent_number=_check_parent_number(body.parent_number),
+        message=overrides.message or "",
+        metadata=overrides.metadata,
     )
     return json_response(commit_body(commit_id, graveler.get_commit(repo, commit_id)), 201)
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -30,6 +29,7 @@ from limnos.api.common import (
     writable,
 )
 from limnos.api.shapes import commit_body
+from limnos.api.threads import run_blocking
 from limnos.block.adapter import ObjectNotFoundError
 from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
@@ -119,7 +119,7 @@ async def create_commit(request: Request) -> Response:
             allow_empty=bool(body.allow_empty),
         )
 
-    commit_id = await run_in_threadpool(work)
+    commit_id = await run_blocking(work)
     return json_response(commit_body(commit_id, g.get_commit(repo, commit_id)), 201)
 
 
@@ -238,7 +238,7 @@ async def log_commits(request: Request) -> Response:
         stop_at=resolve_ref(request, repo, stop_at).commit_id if stop_at else "",
     )
     g = services(request).graveler
-    results, has_more = await run_in_threadpool(log_page, g, repo, start, query)
+    results, has_more = await run_blocking(log_page, g, repo, start, query)
     next_offset = results[-1]["id"] if results else ""
     return json_response(paginated(results, has_more, next_offset))
 

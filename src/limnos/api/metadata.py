@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,6 +17,7 @@ from limnos.api.common import (
     repository,
     services,
 )
+from limnos.api.threads import run_blocking
 from limnos.block.adapter import ObjectNotFoundError, join_uri
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.committed.rangefile import CorruptObjectError
@@ -72,7 +72,7 @@ async def get_meta_range(request: Request) -> Response:
     committed = services(request).graveler.committed
     try:
         # Reading it (usually from cache) proves it is a metarange of this namespace.
-        await run_in_threadpool(committed.ranges, repo.storage_namespace, tree_id)
+        await run_blocking(committed.ranges, repo.storage_namespace, tree_id)
     except (ObjectNotFoundError, CorruptObjectError):
         raise ApiError(404, f"metarange {tree_id!r} not found") from None
     return _location_response(join_uri(repo.storage_namespace, CommittedStore.address(tree_id)))
@@ -83,7 +83,7 @@ async def get_range(request: Request) -> Response:
     range_id = request.path_params["range"]
     location = join_uri(repo.storage_namespace, CommittedStore.address(range_id))
     block = services(request).block
-    if not _OBJECT_ID.fullmatch(range_id) or not await run_in_threadpool(block.exists, location):
+    if not _OBJECT_ID.fullmatch(range_id) or not await run_blocking(block.exists, location):
         raise ApiError(404, f"range {range_id!r} not found")
     return _location_response(location)
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import msgspec
 from python_multipart.multipart import parse_options_header
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from limnos.api.common import (
     services,
     writable,
 )
+from limnos.api.threads import run_blocking
 from limnos.api.upload_body import BodySink, receive_multipart, receive_raw
 from limnos.block.adapter import CHUNK_SIZE, ObjectNotFoundError, join_uri
 from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
@@ -268,9 +268,9 @@ async def get_object(request: Request) -> Response:
     )
     if length <= CHUNK_SIZE:
         # One trip to a worker thread reads a small object whole.
-        data = await run_in_threadpool(_read_small, svc.catalog, repo, entry, first, last + 1)
+        data = await run_blocking(_read_small, svc.catalog, repo, entry, first, last + 1)
         return Response(data, status_code=status, headers=headers)
-    chunks = await run_in_threadpool(_open, svc.catalog, repo, entry, first, last + 1)
+    chunks = await run_blocking(_open, svc.catalog, repo, entry, first, last + 1)
     return StreamingResponse(chunks, status_code=status, headers=headers)
 
 
@@ -374,6 +374,7 @@ async def upload_object(request: Request) -> Response:
                 content_type=content_type or DEFAULT_CONTENT_TYPE,
                 metadata=metadata,
                 if_absent=if_absent,
+                known=branch_ref.branch,
             )
         except BaseException:
             # Nothing points at the bytes: remove them rather than leave garbage behind.
@@ -381,7 +382,7 @@ async def upload_object(request: Request) -> Response:
             raise
 
     try:
-        entry = await run_in_threadpool(stage)
+        entry = await run_blocking(stage)
     except BaseException:
         await sink.abort()
         raise
@@ -469,7 +470,7 @@ async def copy_object(request: Request) -> Response:
     repo = writable(repo, body.force)
     src_ref = resolve_ref(request, repo, body.src_ref or branch_name)
     # Copying may move bytes through this process (some stores cannot copy server-side).
-    entry = await run_in_threadpool(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)
+    entry = await run_blocking(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)
     return json_response(object_stats(repo, dest_path, entry), 201)
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,6 +25,7 @@ from limnos.api.common import (
     services,
     writable,
 )
+from limnos.api.threads import run_blocking
 from limnos.catalog.catalog import Catalog, EntryChange
 from limnos.catalog.listing import Listed, list_page
 from limnos.graveler import merge as merging
@@ -160,7 +160,7 @@ async def diff_refs(request: Request) -> Response:
         scan = diff_scan(g, repo, left, right, kind, prefix)
         return list_page(scan, prefix=prefix, delimiter=delimiter, after=after, amount=amount)
 
-    page, has_more = await run_in_threadpool(work)
+    page, has_more = await run_blocking(work)
     results = [_diff_body(item, right_stats) for item in page]
     next_offset = page[-1].path if page else ""
     return json_response(paginated(results, has_more, next_offset))
@@ -202,7 +202,7 @@ async def merge_into_branch(request: Request) -> Response:
             squash=bool(body.squash_merge),
         )
 
-    commit_id = await run_in_threadpool(work)
+    commit_id = await run_blocking(work)
     return json_response({"reference": commit_id})
 
 
@@ -211,7 +211,7 @@ async def find_merge_base(request: Request) -> Response:
     source = resolve_ref(request, repo, request.path_params["sourceRef"]).commit_id
     destination = resolve_ref(request, repo, request.path_params["destinationBranch"]).commit_id
     g = services(request).graveler
-    base = await run_in_threadpool(g.merge_base, repo, destination, source)
+    base = await run_blocking(g.merge_base, repo, destination, source)
     if base is None:
         raise ApiError(404, "the two refs have no common ancestor")
     return json_response(

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from limnos.api.common import ApiError
+from limnos.api.threads import run_blocking
 from limnos.block.adapter import BlockWriter, PutResult
 from limnos.catalog.catalog import Catalog
 from limnos.graveler.model import Repository
@@ -41,7 +41,7 @@ class BodySink:
         self.pending.append(data)
         self.pending_size += len(data)
         if self.pending_size >= WRITE_BATCH:
-            await run_in_threadpool(self._flush)
+            await run_blocking(self._flush)
 
     def _flush(self) -> None:
         if self.writer is None:
@@ -62,7 +62,7 @@ class BodySink:
         """Discard whatever was written."""
         self.pending.clear()
         if self.writer is not None:
-            await run_in_threadpool(self.writer.abort)
+            await run_blocking(self.writer.abort)
 
 
 async def receive_raw(request: Request, sink: BodySink) -> None:

@@ -17,7 +17,7 @@ from limnos.catalog.entry import (
 from limnos.catalog.listing import Listed, list_page
 from limnos.graveler.engine import Change, Graveler
 from limnos.graveler.errors import NotFoundError, ValidationError
-from limnos.graveler.model import Repository
+from limnos.graveler.model import Branch, Repository
 from limnos.graveler.names import check_path
 from limnos.graveler.revparse import ResolvedRef
 
@@ -130,8 +130,12 @@ class Catalog:
         metadata: dict[str, str] | None = None,
         if_absent: bool = False,
         address_type: int = RELATIVE,
+        known: Branch | None = None,
     ) -> Entry:
-        """Stage an entry for bytes already written at ``address``."""
+        """Stage an entry for bytes already written at ``address``.
+
+        ``known`` is the branch record if the caller has just read it.
+        """
         check_path(path)
         entry = Entry.stored(
             address,
@@ -140,7 +144,7 @@ class Catalog:
             metadata=metadata,
             address_type=address_type,
         )
-        self.graveler.set(repo, branch, path, encode_entry(entry), if_absent=if_absent)
+        self.graveler.set(repo, branch, path, encode_entry(entry), if_absent=if_absent, known=known)
         return entry
 
     def put(

@@ -363,14 +363,22 @@ class Graveler:
         if repo.read_only:
             raise ForbiddenError(f"repository {repo.name!r} is read-only")
 
-    def _staged_write(self, repo: Repository, branch_name: str, write: Callable[[str], None]) -> None:
+    def _staged_write(
+        self,
+        repo: Repository,
+        branch_name: str,
+        write: Callable[[str], None],
+        known: Branch | None = None,
+    ) -> None:
         """Run ``write(token)`` until it lands in the branch's live staging token.
 
         If a commit seals the token meanwhile, the write is repeated on the new token, so
-        an acknowledged write is in that commit or still staged: never lost.
+        an acknowledged write is in that commit or still staged: never lost. ``known`` is
+        the branch as read earlier by the caller: only the read *after* the write decides,
+        so an older record merely costs one more round.
         """
         self._check_writable(repo)
-        branch = self.refs.get_branch(repo, branch_name)
+        branch = known if known is not None else self.refs.get_branch(repo, branch_name)
         for _ in range(MAX_ATTEMPTS):
             write(branch.staging_token)
             after = self.refs.get_branch(repo, branch_name)
@@ -387,10 +395,12 @@ class Graveler:
         value: bytes,
         *,
         if_absent: bool = False,
+        known: Branch | None = None,
     ) -> None:
         """Stage ``value`` for ``key`` on a branch.
 
-        With ``if_absent`` a key that exists raises PreconditionFailedError.
+        With ``if_absent`` a key that exists raises PreconditionFailedError. ``known`` is
+        the branch record if the caller has just read it (saves a read).
         """
         if if_absent:
             ref = revparse.resolve(self.refs, repo, branch_name)
@@ -398,7 +408,9 @@ class Graveler:
                 raise NotFoundError(f"branch {branch_name!r} not found")
             if self.get(repo, ref, key) is not None:
                 raise PreconditionFailedError(f"path {key!r} already exists")
-        self._staged_write(repo, branch_name, lambda token: self.staging.set(token, key, value))
+        self._staged_write(
+            repo, branch_name, lambda token: self.staging.set(token, key, value), known
+        )
 
     def set_many(self, repo: Repository, branch_name: str, items: list[tuple[str, bytes]]) -> None:
         """Stage several values in one transaction."""
