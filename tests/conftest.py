@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import lakefs_sdk
@@ -98,23 +99,36 @@ class Server:
         """A storage namespace for repository ``name`` on this server's backend."""
         return self.backend.namespace(name)
 
-    def read_object(self, uri: str) -> bytes:
-        """The bytes stored at ``uri`` in this server's blockstore, read behind its back."""
-        scheme, _, rest = uri.partition("://")
-        if scheme == "local":
-            return (self.data_dir / "block" / rest).read_bytes()
+    def _s3(self) -> Any:
         import boto3
 
-        bucket, _, key = rest.partition("/")
-        client = boto3.client(
+        return boto3.client(
             "s3",
             endpoint_url=self.backend.s3_endpoint,
             region_name="us-east-1",
             aws_access_key_id="limnos-test",
             aws_secret_access_key="limnos-test-secret",
         )
-        body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def read_object(self, uri: str) -> bytes:
+        """The bytes stored at ``uri`` in this server's blockstore, read behind its back."""
+        scheme, _, rest = uri.partition("://")
+        if scheme == "local":
+            return (self.data_dir / "block" / rest).read_bytes()
+        bucket, _, key = rest.partition("/")
+        body: bytes = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
+
+    def write_object(self, uri: str, data: bytes) -> None:
+        """Store ``data`` at ``uri`` in this server's blockstore, behind its back."""
+        scheme, _, rest = uri.partition("://")
+        if scheme == "local":
+            path = self.data_dir / "block" / rest
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        bucket, _, key = rest.partition("/")
+        self._s3().put_object(Bucket=bucket, Key=key, Body=data)
 
     def start(self, *args: str) -> Server:
         """Start the process and wait until it answers."""

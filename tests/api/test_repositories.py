@@ -281,3 +281,23 @@ def test_configuration_answers(server: Server, sdk: lakefs_sdk.ApiClient, client
     assert version.version
     assert client.version
     assert client.storage_config.blockstore_type == server.backend.blockstore_type
+
+
+def test_namespaces_held_by_other_installations_or_lakefs_are_refused(
+    server: Server, http: httpx.Client
+) -> None:
+    """A namespace marked by another Limnos installation, or holding a lakeFS repository,
+    is refused; an unmarked one is fine."""
+    foreign = unique("foreign")
+    server.write_object(
+        f"{server.namespace(foreign)}/_lakefs/repository.json",
+        b'{"repository": "theirs", "instance_id": "x", "installation": "someone-else"}',
+    )
+    assert_error(create(http, unique(), server.namespace(foreign)), 400, "another Limnos installation")
+    lakefs_held = unique("lakefs")
+    server.write_object(f"{server.namespace(lakefs_held)}/_lakefs/dummy", b"")
+    assert_error(create(http, unique(), server.namespace(lakefs_held)), 400, "lakeFS repository")
+    free = unique("free")
+    assert create(http, free, server.namespace(free)).status_code == 201
+    marker = server.read_object(f"{server.namespace(free)}/_lakefs/repository.json")
+    assert free.encode() in marker

@@ -42,8 +42,15 @@ _MARKER = "_lakefs/repository.json"
 
 
 class _Marker(msgspec.Struct):
+    """What the marker object of a storage namespace says: who holds the namespace."""
+
     repository: str
     instance_id: str
+    installation: str = ""
+
+
+# lakeFS marks the namespaces of its repositories with this object.
+_LAKEFS_MARKER = "_lakefs/dummy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,9 @@ class Graveler:
                     )
                     commit_id = self.refs.put_commit(repo, sample)
                 self.refs.insert_branch(repo, default_branch, Branch(commit_id, new_token()))
-            marker = msgspec.json.encode(_Marker(name, repo.instance_id))
+            marker = msgspec.json.encode(
+                _Marker(name, repo.instance_id, self.refs.installation_id())
+            )
             self.block.put_bytes(join_uri(storage_namespace, _MARKER), marker)
             if not self.refs.insert_repository(repo):
                 raise AlreadyExistsError(f"repository {name!r} already exists")
@@ -162,7 +171,14 @@ class Graveler:
         return repo
 
     def _check_marker(self, namespace: str) -> None:
-        """Refuse a namespace whose marker names a repository that still exists."""
+        """Refuse a namespace that holds a living repository.
+
+        That is one whose marker names a repository of this installation that still
+        exists, or a repository of another installation sharing the storage, or a lakeFS
+        repository. The namespace of a deleted repository of ours may be used again.
+        """
+        if self.block.exists(join_uri(namespace, _LAKEFS_MARKER)):
+            raise ValidationError(f"storage namespace {namespace!r} holds a lakeFS repository")
         try:
             data = self.block.get_bytes(join_uri(namespace, _MARKER))
         except ObjectNotFoundError:
@@ -170,7 +186,13 @@ class Graveler:
         try:
             marker = msgspec.json.decode(data, type=_Marker)
         except msgspec.DecodeError:
-            return
+            raise ValidationError(
+                f"storage namespace {namespace!r} holds an unreadable repository marker"
+            ) from None
+        if marker.installation and marker.installation != self.refs.installation_id():
+            raise ValidationError(
+                f"storage namespace {namespace!r} is in use by another Limnos installation"
+            )
         try:
             other = self.refs.get_repository(marker.repository)
         except NotFoundError:

@@ -9,6 +9,7 @@ Branch records change only by compare-and-set.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from limnos.kv.store import MUST_NOT_EXIST, KVStore
 
 REPOS = "repos"
 NAMESPACES = "namespaces"
+INSTALLATION = "installation"
 
 
 def branches_partition(repo: Repository) -> str:
@@ -63,6 +65,16 @@ class RefStore:
     def __init__(self, kv: KVStore) -> None:
         self.kv = kv
         self._commits = _LRU(100_000)
+        self._installation: str | None = None
+
+    def installation_id(self) -> str:
+        """This installation's unique id, made on first use and shared by every server."""
+        if self._installation is None:
+            self.kv.set_if(INSTALLATION, b"id", uuid.uuid4().hex.encode(), MUST_NOT_EXIST)
+            stored = self.kv.get(INSTALLATION, b"id")
+            assert stored is not None
+            self._installation = stored.decode()
+        return self._installation
 
     # repositories -------------------------------------------------------------------
 
