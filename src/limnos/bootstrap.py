@@ -5,7 +5,7 @@ from __future__ import annotations
 from limnos.api.services import build
 from limnos.auth import AlreadyExistsError
 from limnos.config import Config
-from limnos.graveler.errors import NotFoundError
+from limnos.graveler.errors import GravelerError, NotFoundError
 
 QUICKSTART_REPOSITORY = "quickstart"
 
@@ -28,12 +28,16 @@ def bootstrap(config: Config) -> None:
             try:
                 services.graveler.get_repository(QUICKSTART_REPOSITORY)
             except NotFoundError:
-                services.catalog.create_repository(
-                    QUICKSTART_REPOSITORY,
-                    f"local://{QUICKSTART_REPOSITORY}",
-                    "main",
-                    sample_data=True,
-                    committer=user,
-                )
+                try:
+                    services.catalog.create_repository(
+                        QUICKSTART_REPOSITORY,
+                        f"local://{QUICKSTART_REPOSITORY}",
+                        "main",
+                        sample_data=True,
+                        committer=user,
+                    )
+                except GravelerError:
+                    # Another server starting beside this one created it first.
+                    services.graveler.get_repository(QUICKSTART_REPOSITORY)
     finally:
         services.close()
