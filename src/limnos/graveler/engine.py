@@ -421,18 +421,34 @@ class Graveler:
     ) -> None:
         """Stage ``value`` for ``key`` on a branch.
 
-        With ``if_absent`` a key that exists raises PreconditionFailedError. ``known`` is
+        With ``if_absent`` a key that exists raises PreconditionFailedError, atomically:
+        of several writers racing to create one path, exactly one succeeds. ``known`` is
         the branch record if the caller has just read it (saves a read).
         """
-        if if_absent:
-            ref = revparse.resolve(self.refs, repo, branch_name)
-            if ref.branch is None:
-                raise NotFoundError(f"branch {branch_name!r} not found")
-            if self.get(repo, ref, key) is not None:
+        if not if_absent:
+            self._staged_write(
+                repo, branch_name, lambda token: self.staging.set(token, key, value), known
+            )
+            return
+        ref = revparse.resolve(self.refs, repo, branch_name)
+        if ref.branch is None:
+            raise NotFoundError(f"branch {branch_name!r} not found")
+        # Read the live token first: the write below succeeds only if that entry is still
+        # what was read, so a writer who staged the path meanwhile makes this one fail.
+        first = ref.branch.staging_token
+        expected = self.staging.get([first], key)
+        exists = expected != TOMBSTONE if expected is not None else self.get(repo, ref, key) is not None
+        if exists:
+            raise PreconditionFailedError(f"path {key!r} already exists")
+
+        def write(token: str) -> None:
+            if token != first:
+                # A commit sealed our write into the token it commits; repeat it plainly.
+                self.staging.set(token, key, value)
+            elif not self.staging.set_if(token, key, value, expected):
                 raise PreconditionFailedError(f"path {key!r} already exists")
-        self._staged_write(
-            repo, branch_name, lambda token: self.staging.set(token, key, value), known
-        )
+
+        self._staged_write(repo, branch_name, write, ref.branch)
 
     def set_many(self, repo: Repository, branch_name: str, items: list[tuple[str, bytes]]) -> None:
         """Stage several values in one transaction."""

@@ -11,7 +11,7 @@ import heapq
 import uuid
 from collections.abc import Iterable, Iterator
 
-from limnos.kv.store import KVStore
+from limnos.kv.store import MUST_NOT_EXIST, KVStore
 
 TOMBSTONE = b""
 
@@ -44,6 +44,12 @@ class StagingArea:
     def set(self, token: str, key: str, value: bytes) -> None:
         """Stage ``value`` (or TOMBSTONE) for ``key``."""
         self.kv.set(partition(token), key.encode(), value)
+
+    def set_if(self, token: str, key: str, value: bytes, expected: bytes | None) -> bool:
+        """Stage ``value`` only if ``key``'s staged value is still ``expected`` (None: none)."""
+        return self.kv.set_if(
+            partition(token), key.encode(), value, MUST_NOT_EXIST if expected is None else expected
+        )
 
     def set_many(self, token: str, items: list[tuple[str, bytes]]) -> None:
         """Stage several values in one transaction."""
