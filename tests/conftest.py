@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import lakefs
 import lakefs_sdk
 import pytest
 
@@ -307,3 +308,34 @@ def repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
         lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name))
     )
     return name
+
+
+# helpers shared by the API tests ---------------------------------------------------------
+
+
+@pytest.fixture()
+def client(server: Server) -> lakefs.Client:
+    """The ``lakefs`` wrapper's client, authenticated as the admin."""
+    return lakefs.Client(host=server.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
+
+
+def assert_error(response: httpx.Response, status: int, *words: str) -> str:
+    """The response is an error of ``status`` whose message mentions ``words``."""
+    assert response.status_code == status, response.text
+    message = response.json()["message"]
+    assert isinstance(message, str) and message
+    for word in words:
+        assert word in message
+    return message
+
+
+def head(sdk: lakefs_sdk.ApiClient, repo: str, branch: str) -> str:
+    """The commit a branch points at."""
+    return str(lakefs_sdk.BranchesApi(sdk).get_branch(repo, branch).commit_id)
+
+
+def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: bytes) -> None:
+    """Stage ``data`` at ``path`` through the ``lakefs`` wrapper (the SDK uploads only files)."""
+    conf = sdk.configuration
+    wrapper = lakefs.Client(host=conf.host, username=conf.username, password=conf.password)
+    lakefs.Repository(repo, client=wrapper).branch(branch).object(path).upload(data=data)

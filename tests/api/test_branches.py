@@ -9,29 +9,13 @@ import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
+from conftest import Server, assert_error, head, upload
 from lakefs_sdk.exceptions import ApiException
-
-
-@pytest.fixture()
-def client(server: Server) -> lakefs.Client:
-    return lakefs.Client(host=server.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
-
-
-def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: bytes) -> None:
-    """Stage ``data`` at ``path`` through the ``lakefs`` wrapper, as the SDK's own client."""
-    conf = sdk.configuration
-    client = lakefs.Client(host=conf.host, username=conf.username, password=conf.password)
-    lakefs.Repository(repo, client=client).branch(branch).object(path).upload(data=data)
 
 
 def commit(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, message: str = "change") -> str:
     created = lakefs_sdk.CommitsApi(sdk).commit(repo, branch, lakefs_sdk.CommitCreation(message=message))
     return str(created.id)
-
-
-def head(sdk: lakefs_sdk.ApiClient, repo: str, branch: str) -> str:
-    return str(lakefs_sdk.BranchesApi(sdk).get_branch(repo, branch).commit_id)
 
 
 def exists(sdk: lakefs_sdk.ApiClient, repo: str, ref: str, path: str) -> bool:
@@ -45,16 +29,6 @@ def exists(sdk: lakefs_sdk.ApiClient, repo: str, ref: str, path: str) -> bool:
 
 def read(sdk: lakefs_sdk.ApiClient, repo: str, ref: str, path: str) -> bytes:
     return bytes(lakefs_sdk.ObjectsApi(sdk).get_object(repo, ref, path))
-
-
-def assert_error(response: httpx.Response, status: int, *words: str) -> str:
-    """The response is an error of ``status`` whose message mentions ``words``."""
-    assert response.status_code == status, response.text
-    message = response.json()["message"]
-    assert isinstance(message, str) and message
-    for word in words:
-        assert word in message
-    return message
 
 
 def diff(http: httpx.Client, repo: str, branch: str, **params: str | int) -> dict:

@@ -9,20 +9,8 @@ import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
+from conftest import Server, assert_error, head, upload
 from lakefs_sdk.exceptions import ApiException
-
-
-@pytest.fixture()
-def client(server: Server) -> lakefs.Client:
-    return lakefs.Client(host=server.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
-
-
-def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: bytes) -> None:
-    """Stage ``data`` at ``path`` through the ``lakefs`` wrapper (the SDK uploads only files)."""
-    conf = sdk.configuration
-    client = lakefs.Client(host=conf.host, username=conf.username, password=conf.password)
-    lakefs.Repository(repo, client=client).branch(branch).object(path).upload(data=data)
 
 
 def commit(
@@ -33,10 +21,6 @@ def commit(
     )
 
 
-def head(sdk: lakefs_sdk.ApiClient, repo: str, branch: str) -> str:
-    return str(lakefs_sdk.BranchesApi(sdk).get_branch(repo, branch).commit_id)
-
-
 def branch(sdk: lakefs_sdk.ApiClient, repo: str, name: str, source: str = "main") -> None:
     lakefs_sdk.BranchesApi(sdk).create_branch(repo, lakefs_sdk.BranchCreation(name=name, source=source))
 
@@ -44,16 +28,6 @@ def branch(sdk: lakefs_sdk.ApiClient, repo: str, name: str, source: str = "main"
 def log_ids(sdk: lakefs_sdk.ApiClient, repo: str, ref: str, **params: object) -> list[str]:
     page = lakefs_sdk.RefsApi(sdk).log_commits(repo, ref, **params)
     return [c.id for c in page.results]
-
-
-def assert_error(response: httpx.Response, status: int, *words: str) -> str:
-    """The response is an error of ``status`` whose message mentions ``words``."""
-    assert response.status_code == status, response.text
-    message = response.json()["message"]
-    assert isinstance(message, str) and message
-    for word in words:
-        assert word in message
-    return message
 
 
 def linear_history(sdk: lakefs_sdk.ApiClient, repo: str, count: int) -> list[str]:

@@ -680,4 +680,3 @@ def test_read_only_repository_needs_force(
     assert forced_copy.status_code == 201
     assert http.delete(upload_url(name), params={"path": "f", "force": "true"}).status_code == 204
     assert get(http, name, "f").status_code == 404
-

@@ -8,22 +8,10 @@ import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
+from conftest import Server, assert_error, head, upload
 from lakefs_sdk.exceptions import ApiException
 
 from limnos.graveler.committed.rangefile import decode_metarange
-
-
-@pytest.fixture()
-def client(server: Server) -> lakefs.Client:
-    return lakefs.Client(host=server.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
-
-
-def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: bytes) -> None:
-    """Stage ``data`` at ``path`` through the ``lakefs`` wrapper (the SDK uploads only files)."""
-    conf = sdk.configuration
-    client = lakefs.Client(host=conf.host, username=conf.username, password=conf.password)
-    lakefs.Repository(repo, client=client).branch(branch).object(path).upload(data=data)
 
 
 def remove(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str) -> None:
@@ -32,10 +20,6 @@ def remove(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str) -> None
 
 def commit(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, message: str = "change") -> lakefs_sdk.Commit:
     return lakefs_sdk.CommitsApi(sdk).commit(repo, branch, lakefs_sdk.CommitCreation(message=message))
-
-
-def head(sdk: lakefs_sdk.ApiClient, repo: str, branch: str) -> str:
-    return str(lakefs_sdk.BranchesApi(sdk).get_branch(repo, branch).commit_id)
 
 
 def new_branch(sdk: lakefs_sdk.ApiClient, repo: str, name: str, source: str = "main") -> None:
@@ -51,16 +35,6 @@ def diff(http: httpx.Client, repo: str, left: str, right: str, **params: Any) ->
     response = http.get(f"/repositories/{repo}/refs/{left}/diff/{right}", params=params)
     assert response.status_code == 200, response.text
     return [(d["type"], d["path"], d["path_type"]) for d in response.json()["results"]]
-
-
-def assert_error(response: httpx.Response, status: int, *words: str) -> str:
-    """The response is an error of ``status`` whose message mentions ``words``."""
-    assert response.status_code == status, response.text
-    message = response.json()["message"]
-    assert isinstance(message, str) and message
-    for word in words:
-        assert word in message
-    return message
 
 
 def merge(http: httpx.Client, repo: str, source: str, dest: str, **body: Any) -> httpx.Response:

@@ -8,13 +8,8 @@ import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
+from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, assert_error
 from lakefs_sdk.exceptions import ApiException
-
-
-@pytest.fixture()
-def client(server: Server) -> lakefs.Client:
-    return lakefs.Client(host=server.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
 
 
 def unique(prefix: str = "repo") -> str:
@@ -26,16 +21,6 @@ def create(
 ) -> httpx.Response:
     body = {"name": name, "storage_namespace": namespace, **fields}
     return http.post("/repositories", json=body, params={"bare": "true"} if bare else {})
-
-
-def assert_error(response: httpx.Response, status: int, *words: str) -> str:
-    """The response is an error of ``status`` whose message mentions ``words``."""
-    assert response.status_code == status, response.text
-    message = response.json()["message"]
-    assert isinstance(message, str) and message
-    for word in words:
-        assert word in message
-    return message
 
 
 # -- create / get / delete ----------------------------------------------------------------

@@ -6,12 +6,8 @@ import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
+from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, assert_error, head
 from lakefs_sdk.exceptions import ApiException
-
-
-def head(sdk: lakefs_sdk.ApiClient, repo: str, branch: str) -> str:
-    return str(lakefs_sdk.BranchesApi(sdk).get_branch(repo, branch).commit_id)
 
 
 def commit_file(sdk: lakefs_sdk.ApiClient, repo: str, path: str) -> str:
@@ -22,15 +18,6 @@ def commit_file(sdk: lakefs_sdk.ApiClient, repo: str, path: str) -> str:
         repo, "main", lakefs_sdk.CommitCreation(message=f"add {path}")
     )
     return str(created.id)
-
-
-def assert_error(response: httpx.Response, status: int, *words: str) -> None:
-    """The response is an error of ``status`` whose message mentions ``words``."""
-    assert response.status_code == status, response.text
-    message = response.json()["message"]
-    assert isinstance(message, str) and message
-    for word in words:
-        assert word in message
 
 
 def test_create_get_list_delete_with_paging(sdk: lakefs_sdk.ApiClient, repo: str) -> None:
