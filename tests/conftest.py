@@ -301,6 +301,16 @@ def http(server: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture()
+def read_only_repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
+    """A fresh read-only repository (writes need ``force``)."""
+    name = f"ro-{uuid.uuid4().hex[:12]}"
+    lakefs_sdk.RepositoriesApi(sdk).create_repository(
+        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name), read_only=True)
+    )
+    return name
+
+
+@pytest.fixture()
 def repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
     """A fresh repository (default branch ``main``) for one test."""
     name = f"repo-{uuid.uuid4().hex[:12]}"

@@ -227,5 +227,3 @@ def _validate(values: dict[str, Any]) -> None:
         )
     if values["workers"] < 0:
         raise ConfigError("configuration key workers: must be 0 (one per core) or more")
-    if not values["blockstore.signing.secret_key"]:
-        values["blockstore.signing.secret_key"] = values["auth.encrypt.secret_key"]

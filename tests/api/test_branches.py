@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import Server, assert_error, head, upload
+from conftest import assert_error, head, upload
 from lakefs_sdk.exceptions import ApiException
 
 
@@ -162,17 +161,8 @@ def test_get_and_delete_errors(http: httpx.Client, repo: str) -> None:
     assert http.get(f"{base}/main").status_code == 200
 
 
-def test_read_only_repository_needs_force(server: Server, http: httpx.Client) -> None:
-    name = f"readonly-{uuid.uuid4().hex[:12]}"
-    created = http.post(
-        "/repositories",
-        json={
-            "name": name,
-            "storage_namespace": server.namespace(name),
-            "read_only": True,
-        },
-    )
-    assert created.status_code == 201, created.text
+def test_read_only_repository_needs_force(http: httpx.Client, read_only_repo: str) -> None:
+    name = read_only_repo
     base = f"/repositories/{name}/branches"
     assert_error(http.post(base, json={"name": "b", "source": "main"}), 403, "read-only")
     assert http.post(base, json={"name": "b", "source": "main", "force": True}).status_code == 201

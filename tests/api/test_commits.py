@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import Server, assert_error, head, upload
+from conftest import assert_error, head, upload
 from lakefs_sdk.exceptions import ApiException
 
 
@@ -96,13 +95,8 @@ def test_commit_through_the_lakefs_wrapper(client: lakefs.Client, repo: str) -> 
         main.commit(message="again, nothing")
 
 
-def test_commit_into_read_only_repository_needs_force(
-    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client
-) -> None:
-    name = f"ro-{uuid.uuid4().hex[:12]}"
-    lakefs_sdk.RepositoriesApi(sdk).create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name), read_only=True)
-    )
+def test_commit_into_read_only_repository_needs_force(http: httpx.Client, read_only_repo: str) -> None:
+    name = read_only_repo
     url = f"/repositories/{name}/branches/main/commits"
     assert_error(http.post(url, json={"message": "m", "allow_empty": True}), 403, "read-only")
     forced = http.post(url, json={"message": "m", "allow_empty": True, "force": True})

@@ -653,12 +653,9 @@ def test_errors(http: httpx.Client, repo: str) -> None:
 
 
 def test_read_only_repository_needs_force(
-    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client
+    sdk: lakefs_sdk.ApiClient, http: httpx.Client, read_only_repo: str
 ) -> None:
-    name = f"ro-{uuid.uuid4().hex[:12]}"
-    lakefs_sdk.RepositoriesApi(sdk).create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=server.namespace(name), read_only=True)
-    )
+    name = read_only_repo
     refused = http.post(upload_url(name), params={"path": "f"}, content=b"x")
     assert refused.status_code == 403
     assert error_message(refused)

@@ -119,17 +119,8 @@ def test_tag_errors(http: httpx.Client, repo: str) -> None:
     assert http.get(f"{base}/dup").json()["id"] == "dup"
 
 
-def test_read_only_repository_needs_force(server: Server, http: httpx.Client, repo: str) -> None:
-    name = f"{repo}-ro"
-    created = http.post(
-        "/repositories",
-        json={
-            "name": name,
-            "storage_namespace": server.namespace(name),
-            "read_only": True,
-        },
-    )
-    assert created.status_code == 201, created.text
+def test_read_only_repository_needs_force(http: httpx.Client, read_only_repo: str) -> None:
+    name = read_only_repo
     base = f"/repositories/{name}/tags"
     assert_error(http.post(base, json={"id": "t", "ref": "main"}), 403, "read-only")
     assert http.post(base, json={"id": "t", "ref": "main", "force": True}).status_code == 201

@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from limnos.graveler.errors import NotFoundError
 from limnos.graveler.model import Commit, Repository
 from limnos.graveler.refs import RefStore
 
@@ -62,10 +61,3 @@ def merge_base(refs: RefStore, repo: Repository, left: str, right: str) -> str |
                 heapq.heappush(queue, (-parent.generation, parent_id))
     return None
 
-
-def is_ancestor(refs: RefStore, repo: Repository, ancestor: str, descendant: str) -> bool:
-    """Whether ``ancestor`` is reachable from ``descendant``."""
-    try:
-        return merge_base(refs, repo, ancestor, descendant) == ancestor
-    except NotFoundError:
-        return False
