@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from limnos.api.upload_batches import UploadBatcher
 from limnos.auth import AuthService
 from limnos.block.adapter import BlockAdapter
 from limnos.block.local import LocalAdapter
@@ -30,6 +31,8 @@ class Services:
     graveler: Graveler
     catalog: Catalog
     auth: AuthService
+    #: Stages small uploads in groups; None when the blockstore cannot sync in groups.
+    uploads: UploadBatcher | None
 
     def close(self) -> None:
         """Release connections."""
@@ -97,12 +100,14 @@ def build(config: Config) -> Services:
         same=same_content,
     )
     graveler = Graveler(kv, block, committed)
+    catalog = Catalog(graveler, block)
     return Services(
         config=config,
         kv=kv,
         block=block,
         committed=committed,
         graveler=graveler,
-        catalog=Catalog(graveler, block),
+        catalog=catalog,
         auth=AuthService(kv, config["auth.encrypt.secret_key"]),
+        uploads=UploadBatcher(catalog, block) if block.syncs_in_groups else None,
     )

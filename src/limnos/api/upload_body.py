@@ -52,6 +52,17 @@ class BodySink:
             self.pending_size = 0
             self.writer.write(data)
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the whole body received so far is still in memory (none of it written)."""
+        return self.writer is None
+
+    def finish_unsynced(self) -> PutResult:
+        """Write the body and finish it without waiting for durability (see BlockWriter.finish)."""
+        self._flush()
+        assert self.writer is not None
+        return self.writer.finish()
+
     def commit_now(self) -> PutResult:
         """Make the object durable at :attr:`address` (blocking: call it off the event loop)."""
         self._flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,7 +60,15 @@ class BlockWriter(ABC):
 
     @abstractmethod
     def abort(self) -> None:
-        """Discard what was written; safe to call after a failed commit."""
+        """Discard what was written; safe to call after a failed commit or sync."""
+
+    def finish(self) -> PutResult:
+        """Make the object visible at its address without waiting for durability.
+
+        :meth:`BlockAdapter.sync` then makes it durable. Only for adapters whose
+        ``syncs_in_groups`` is true.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot defer durability")
 
 
 class BlockAdapter(ABC):
@@ -70,6 +78,9 @@ class BlockAdapter(ABC):
     schemes: tuple[str, ...] = ()
     #: The lakeFS blockstore type name reported by getStorageConfig.
     blockstore_type: str = ""
+    #: Whether objects written with :meth:`BlockWriter.finish` are made durable together
+    #: by one :meth:`sync`, at less cost than a :meth:`BlockWriter.commit` each.
+    syncs_in_groups: bool = False
 
     @abstractmethod
     def writer(self, uri: str) -> BlockWriter:
@@ -83,6 +94,10 @@ class BlockAdapter(ABC):
         """
         address = fresh_address()
         return address, self.writer(join_uri(namespace, address))
+
+    def sync(self, writers: Sequence[BlockWriter]) -> None:
+        """Make the objects of ``writers``, finished but not committed, durable at once."""
+        raise NotImplementedError(f"{type(self).__name__} cannot sync objects in groups")
 
     def put(self, uri: str, chunks: Iterable[bytes]) -> PutResult:
         """Store the concatenated ``chunks`` at ``uri`` atomically (all or nothing)."""

@@ -6,8 +6,9 @@ import functools
 import hashlib
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +24,7 @@ from limnos.block.adapter import (
     fresh_address,
     split_uri,
 )
-from limnos.block.dirsync import fsync_directory, make_dirs
+from limnos.block.dirsync import HAVE_SYNCFS, fsync_directory, make_dirs, sync_filesystem
 
 _TMP_SUFFIX = ".limnos-tmp"
 
@@ -37,11 +38,17 @@ class LocalAdapter(BlockAdapter):
 
     schemes = ("local",)
     blockstore_type = "local"
+    # One syncfs per filesystem makes a whole group of new files durable: far cheaper than
+    # an fdatasync and a directory fsync for each of them.
+    syncs_in_groups = HAVE_SYNCFS
 
     def __init__(self, root: str | os.PathLike[str], allowed_external_prefixes: Iterable[str] = ()):
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.allowed_external = [Path(p).resolve() for p in allowed_external_prefixes]
+        # An open directory on each filesystem objects were written to, for syncfs.
+        self._filesystems: dict[int, int] = {}
+        self._filesystems_lock = threading.Lock()
 
     def _path(self, uri: str, *, writing: bool = False) -> Path:
         scheme, rest = split_uri(uri)
@@ -79,8 +86,35 @@ class LocalAdapter(BlockAdapter):
         address = fresh_address()
         # The namespace is checked (and resolved) once; the fresh address is our own.
         path = self._namespace_dir(namespace) / address
-        make_dirs(path.parent, self.root)
-        return address, _LocalWriter(path, in_place=True)
+        try:
+            return address, _LocalWriter(path, in_place=True)
+        except FileNotFoundError:
+            # First object of its directory: create the directories (durably), then retry.
+            make_dirs(path.parent, self.root)
+            return address, _LocalWriter(path, in_place=True)
+
+    def sync(self, writers: Sequence[BlockWriter]) -> None:
+        """One syncfs per filesystem the finished objects of ``writers`` are on."""
+        devices: dict[int, Path] = {}
+        for writer in writers:
+            assert isinstance(writer, _LocalWriter) and writer.device is not None
+            devices.setdefault(writer.device, writer.path.parent)
+        for device, directory in devices.items():
+            sync_filesystem(self._filesystem_fd(device, directory))
+
+    def _filesystem_fd(self, device: int, directory: Path) -> int:
+        with self._filesystems_lock:
+            fd = self._filesystems.get(device)
+            if fd is None:
+                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+                self._filesystems[device] = fd
+            return fd
+
+    def close(self) -> None:
+        with self._filesystems_lock:
+            for fd in self._filesystems.values():
+                os.close(fd)
+            self._filesystems.clear()
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the adapter lives as long as the process
     def _namespace_dir(self, namespace: str) -> Path:
@@ -181,6 +215,7 @@ class _LocalWriter(BlockWriter):
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
         self.committed = False
+        self.device: int | None = None  # the filesystem of a finished file
 
     def write(self, chunk: bytes) -> None:
         self.file.write(chunk)
@@ -195,6 +230,14 @@ class _LocalWriter(BlockWriter):
             os.replace(self.tmp, self.path)
         fsync_directory(self.path.parent)
         self.committed = True
+        return PutResult(size=self.size, etag=self.md5.hexdigest(), mtime=datetime.now(UTC))
+
+    def finish(self) -> PutResult:
+        if self.tmp != self.path:
+            raise NotImplementedError("only fresh objects, written in place, can defer durability")
+        self.file.flush()
+        self.device = os.fstat(self.file.fileno()).st_dev
+        self.file.close()
         return PutResult(size=self.size, etag=self.md5.hexdigest(), mtime=datetime.now(UTC))
 
     def abort(self) -> None:
