@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from limnos.api.common import (
     query_str,
     read_json,
     repository,
+    run_write,
     services,
     writable,
 )
@@ -92,9 +94,14 @@ async def create_branch(request: Request) -> Response:
     """createBranch: 201 with the new branch's commit id as a text body."""
     repo = repository(request)
     body = await read_json(request, BranchCreation)
-    commit_id = services(request).graveler.create_branch(
-        writable(repo, body.force), body.name, body.source, hidden=body.hidden
+    create = functools.partial(
+        services(request).graveler.create_branch,
+        writable(repo, body.force),
+        body.name,
+        body.source,
+        hidden=body.hidden,
     )
+    commit_id = await run_write(request, create)
     return Response(commit_id, status_code=201, media_type="text/html")
 
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from limnos.api.services import Services
+from limnos.api.threads import run_blocking
 from limnos.auth import User
 from limnos.graveler.model import Repository
 from limnos.graveler.revparse import ResolvedRef
@@ -50,6 +51,15 @@ def services(request: Request) -> Services:
     """The process's services (stores, engine, catalog, auth)."""
     svc: Services = request.app.state.services
     return svc
+
+
+async def run_write(request: Request, fn: Callable[[], T]) -> T:
+    """Run a short engine write off the event loop: grouped with other requests' writes
+    where the metadata store allows it, otherwise in a worker thread."""
+    writes = services(request).writes
+    if writes is not None:
+        return await writes.run(fn)
+    return await run_blocking(fn)
 
 
 def current_user(request: Request) -> User:

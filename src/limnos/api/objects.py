@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
@@ -31,7 +32,7 @@ from limnos.api.common import (
 from limnos.api.threads import run_blocking
 from limnos.api.upload_body import BodySink, receive_multipart, receive_raw
 from limnos.block.adapter import CHUNK_SIZE, ObjectNotFoundError, join_uri
-from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog, Link
+from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
 from limnos.catalog.entry import Entry
 from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
 from limnos.graveler.model import Repository
@@ -360,16 +361,27 @@ async def upload_object(request: Request) -> Response:
         await sink.abort()
         raise
 
-    if svc.uploads is not None and sink.in_memory and not if_absent:
+    writes = svc.writes
+    if writes is not None and writes.syncs_objects and sink.in_memory:
         # A small object on a local disk: written here, made durable and staged in a group.
         try:
             stored = sink.finish_unsynced()
         except BaseException:
             await sink.abort()
             raise
-        assert sink.writer is not None
-        link = Link(path, sink.address, stored, content_type or DEFAULT_CONTENT_TYPE, metadata)
-        entry = await svc.uploads.stage(repo, branch_name, link, sink.writer)
+        link = functools.partial(
+            svc.catalog.link,
+            repo,
+            branch_name,
+            path,
+            sink.address,
+            stored,
+            content_type=content_type or DEFAULT_CONTENT_TYPE,
+            metadata=metadata,
+            if_absent=if_absent,
+            known=branch_ref.branch,
+        )
+        entry = await writes.run(link, durable=sink.writer)
         return json_response(object_stats(repo, path, entry), 201)
 
     def stage() -> Entry:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from limnos.api.upload_batches import UploadBatcher
+from limnos.api.write_groups import WriteGroups
 from limnos.auth import AuthService
 from limnos.block.adapter import BlockAdapter
 from limnos.block.local import LocalAdapter
@@ -31,8 +31,8 @@ class Services:
     graveler: Graveler
     catalog: Catalog
     auth: AuthService
-    #: Stages small uploads in groups; None when the blockstore cannot sync in groups.
-    uploads: UploadBatcher | None
+    #: Runs short writes grouped, from one thread; None when the metadata store cannot.
+    writes: WriteGroups | None
 
     def close(self) -> None:
         """Release connections."""
@@ -109,5 +109,5 @@ def build(config: Config) -> Services:
         graveler=graveler,
         catalog=catalog,
         auth=AuthService(kv, config["auth.encrypt.secret_key"]),
-        uploads=UploadBatcher(catalog, block) if block.syncs_in_groups else None,
+        writes=WriteGroups(kv, block) if kv.groups_writes else None,
     )

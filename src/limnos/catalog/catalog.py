@@ -40,17 +40,6 @@ class EntryChange:
         return entry.size if entry is not None else None
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """An object written at ``address`` and the path of a branch it is to be staged at."""
-
-    path: str
-    address: str
-    stored: PutResult
-    content_type: str | None = None
-    metadata: dict[str, str] | None = None
-
-
 class Catalog:
     """Object-level operations of repositories."""
 
@@ -157,26 +146,6 @@ class Catalog:
         )
         self.graveler.set(repo, branch, path, encode_entry(entry), if_absent=if_absent, known=known)
         return entry
-
-    def link_many(self, repo: Repository, branch: str, links: list[Link]) -> list[Entry]:
-        """Stage entries for several objects already written, in one transaction.
-
-        Later links of the same path win, as if they had been staged one after another.
-        """
-        entries: list[Entry] = []
-        items: list[tuple[str, bytes]] = []
-        for link in links:
-            check_path(link.path)
-            entry = Entry.stored(
-                link.address,
-                link.stored,
-                content_type=link.content_type or DEFAULT_CONTENT_TYPE,
-                metadata=link.metadata,
-            )
-            entries.append(entry)
-            items.append((link.path, encode_entry(entry)))
-        self.graveler.set_many(repo, branch, items)
-        return entries
 
     def put(
         self,

@@ -129,14 +129,57 @@ class SQLiteStore(KVStore):
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
+    groups_writes = True
+
+    @contextmanager
+    def write_group(self) -> Iterator[None]:
+        conn = self._conn()
+        with self._exclusive():
+            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+            self._local.grouping = True
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.grouping = False
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        if not self._grouping():
+            raise RuntimeError("isolated() is only meaningful inside write_group()")
+        with self._savepoint(self._conn()):
+            yield
+
+    @staticmethod
+    @contextmanager
+    def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+        conn.execute("SAVEPOINT op")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
+            raise
+        conn.execute("RELEASE op")
+
+    def _grouping(self) -> bool:
+        return getattr(self._local, "grouping", False)
+
     def _execute(self, sql: str, args: tuple[object, ...]) -> int:
         """Run one writing statement; returns the rows it changed.
 
         Group commit: statements of concurrent threads queue up, and whichever thread
         becomes the leader runs every queued statement, in order, in one transaction —
         one fsync for the lot instead of one each. Each statement still sees the
-        effects of those before it, so compare-and-set keeps its meaning.
+        effects of those before it, so compare-and-set keeps its meaning. Inside a
+        write group the statement simply joins the group's transaction.
         """
+        if self._grouping():
+            return self._conn().execute(sql, args).rowcount
         op = _Statement(sql, args)
         with self._queue_lock:
             self._queue.append(op)
@@ -163,8 +206,12 @@ class SQLiteStore(KVStore):
         return op.changed
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one transaction under the writer lock."""
+        """Run ``fn`` in one transaction under the writer lock (inside a write group: as
+        one all-or-nothing part of the group's transaction)."""
         conn = self._conn()
+        if self._grouping():
+            with self._savepoint(conn):
+                return fn(conn)
         with self._exclusive():
             return self._retry(lambda: self._transaction(conn, fn))
 

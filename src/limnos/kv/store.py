@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 
@@ -47,6 +48,20 @@ MUST_NOT_EXIST = _MustNotExist()
 
 class KVStore(ABC):
     """A transactional, ordered key-value store shared by every server process."""
+
+    #: Whether :meth:`write_group` can gather the writes of many operations in one
+    #: transaction, committed (and synced) once.
+    groups_writes: bool = False
+
+    def write_group(self) -> AbstractContextManager[None]:
+        """A transaction that every read and write of the calling thread joins until the
+        block ends; committed when it ends, rolled back if it raises. Run each operation
+        inside it under :meth:`isolated`. Only where ``groups_writes`` is true."""
+        raise NotImplementedError(f"{type(self).__name__} cannot group writes")
+
+    def isolated(self) -> AbstractContextManager[None]:
+        """Within a write group: if the block raises, its writes alone are undone."""
+        raise NotImplementedError(f"{type(self).__name__} cannot group writes")
 
     @abstractmethod
     def get(self, partition: str, key: bytes) -> bytes | None:
