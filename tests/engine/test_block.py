@@ -115,6 +115,28 @@ def test_objects_finished_then_synced_in_a_group(adapter_and_root: tuple[BlockAd
     assert not adapter.exists(f"{root}/{address}")
 
 
+def test_reads_at_hand_come_whole_or_not_at_all(adapter_and_root: tuple[BlockAdapter, str]) -> None:
+    adapter, root = adapter_and_root
+    uri = f"{root}/cached/obj"
+    data = os.urandom(5000)
+    adapter.put_bytes(uri, data)
+    if isinstance(adapter, S3Adapter):
+        assert adapter.read_cached(uri, 0, 10) is None  # always a network round trip
+        return
+    # Just written, so in memory or in the page cache.
+    assert adapter.read_cached(uri, 0, len(data)) == data
+    assert adapter.read_cached(uri, 100, 300) == data[100:300]
+    # More than the object holds is not at hand: the ordinary read decides.
+    assert adapter.read_cached(uri, 0, len(data) + 10) in (None, data)
+    with pytest.raises(ObjectNotFoundError):
+        adapter.read_cached(f"{root}/cached/missing", 0, 10)
+    # A directory is no object: refused, or left to the ordinary read, which refuses it.
+    try:
+        assert adapter.read_cached(f"{root}/cached", 0, 10) is None
+    except ObjectNotFoundError:
+        pass
+
+
 def test_copy_and_list(adapter_and_root: tuple[BlockAdapter, str]) -> None:
     adapter, root = adapter_and_root
     for name in ("x/1", "x/2", "x/sub/3", "y/4"):

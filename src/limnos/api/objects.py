@@ -218,8 +218,19 @@ def _open(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int
     try:
         return catalog.open(repo, entry, start, end)
     except ObjectNotFoundError:
-        # The entry exists but its bytes are gone from storage: lakeFS answers 410.
-        raise ApiError(410, f"the data of object at {entry.address!r} is missing from storage") from None
+        raise _missing(entry) from None
+
+
+def _read_cached(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> bytes | None:
+    try:
+        return catalog.read_cached(repo, entry, start, end)
+    except ObjectNotFoundError:
+        raise _missing(entry) from None
+
+
+def _missing(entry: Entry) -> ApiError:
+    # The entry exists but its bytes are gone from storage: lakeFS answers 410.
+    return ApiError(410, f"the data of object at {entry.address!r} is missing from storage")
 
 
 def _read_small(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> bytes:
@@ -268,8 +279,11 @@ async def get_object(request: Request) -> Response:
         }
     )
     if length <= CHUNK_SIZE:
-        # One trip to a worker thread reads a small object whole.
-        data = await run_blocking(_read_small, svc.catalog, repo, entry, first, last + 1)
+        # A small object is read whole: at once when its bytes are in memory, otherwise in
+        # one trip to a worker thread.
+        data = _read_cached(svc.catalog, repo, entry, first, last + 1)
+        if data is None:
+            data = await run_blocking(_read_small, svc.catalog, repo, entry, first, last + 1)
         return Response(data, status_code=status, headers=headers)
     chunks = await run_blocking(_open, svc.catalog, repo, entry, first, last + 1)
     return StreamingResponse(chunks, status_code=status, headers=headers)

@@ -118,6 +118,14 @@ class BlockAdapter(ABC):
     def get(self, uri: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Stream bytes ``[start, end)`` of the object; raises ObjectNotFoundError."""
 
+    def read_cached(self, uri: str, start: int, end: int) -> bytes | None:
+        """Bytes ``[start, end)`` of the object if they can be had at once, from memory or
+        the page cache, without waiting for a disk or the network; None otherwise.
+
+        Raises ObjectNotFoundError. Callers on an event loop use it to skip a thread hop.
+        """
+        return None
+
     def get_bytes(self, uri: str) -> bytes:
         """Read a whole (small) object."""
         return b"".join(self.get(uri))

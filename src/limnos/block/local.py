@@ -27,6 +27,8 @@ from limnos.block.adapter import (
 from limnos.block.dirsync import HAVE_SYNCFS, fsync_directory, make_dirs, sync_filesystem
 
 _TMP_SUFFIX = ".limnos-tmp"
+# Reads that fail at once rather than wait for the disk (Linux only).
+_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 
 
 class LocalAdapter(BlockAdapter):
@@ -127,6 +129,28 @@ class LocalAdapter(BlockAdapter):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
             raise ObjectNotFoundError(uri) from err
         return _read_file(f, start, end)
+
+    def read_cached(self, uri: str, start: int, end: int) -> bytes | None:
+        """A read that the kernel refuses (RWF_NOWAIT) unless the bytes are in the page cache."""
+        if _NOWAIT is None:
+            return None
+        path = self._path(uri)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError) as err:
+            raise ObjectNotFoundError(uri) from err
+        try:
+            buffer = bytearray(end - start)
+            try:
+                count = os.preadv(fd, [buffer], start, _NOWAIT)
+            except IsADirectoryError as err:
+                raise ObjectNotFoundError(uri) from err
+            except OSError:
+                return None  # not cached (EAGAIN), or the filesystem cannot tell (EOPNOTSUPP)
+            # A short read (only part cached, or a shorter file) goes the ordinary way.
+            return bytes(buffer) if count == len(buffer) else None
+        finally:
+            os.close(fd)
 
     def get_bytes(self, uri: str) -> bytes:
         try:

@@ -48,6 +48,9 @@ class MemAdapter(BlockAdapter):
         data = self._lookup(uri)[0]
         return iter((data[start:end],))
 
+    def read_cached(self, uri: str, start: int, end: int) -> bytes | None:
+        return self._lookup(uri)[0][start:end]
+
     def head(self, uri: str) -> ObjectInfo:
         data, etag, mtime = self._lookup(uri)
         return ObjectInfo(uri=uri, size=len(data), etag=etag, mtime=mtime)

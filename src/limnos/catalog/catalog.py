@@ -112,6 +112,11 @@ class Catalog:
         """Stream the bytes ``[start, end)`` of an object."""
         return self.block.get(entry.physical_address(repo.storage_namespace), start, end)
 
+    def read_cached(self, repo: Repository, entry: Entry, start: int, end: int) -> bytes | None:
+        """The bytes ``[start, end)`` of an object if storage has them at hand (see
+        BlockAdapter.read_cached); None when they must be fetched."""
+        return self.block.read_cached(entry.physical_address(repo.storage_namespace), start, end)
+
     # writes -------------------------------------------------------------------------
 
     def writer(self, repo: Repository) -> tuple[str, BlockWriter]:
