@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -94,14 +93,10 @@ async def create_branch(request: Request) -> Response:
     """createBranch: 201 with the new branch's commit id as a text body."""
     repo = repository(request)
     body = await read_json(request, BranchCreation)
-    create = functools.partial(
-        services(request).graveler.create_branch,
-        writable(repo, body.force),
-        body.name,
-        body.source,
-        hidden=body.hidden,
+    create = services(request).graveler.create_branch
+    commit_id = await run_write(
+        request, create, writable(repo, body.force), body.name, body.source, hidden=body.hidden
     )
-    commit_id = await run_write(request, create)
     return Response(commit_id, status_code=201, media_type="text/html")
 
 
@@ -116,7 +111,7 @@ async def get_branch(request: Request) -> Response:
 async def delete_branch(request: Request) -> Response:
     """deleteBranch: 204; the default branch is refused with 403."""
     repo = writable(repository(request), query_bool(request, "force"))
-    services(request).graveler.delete_branch(repo, request.path_params["branch"])
+    await run_write(request, services(request).graveler.delete_branch, repo, request.path_params["branch"])
     return no_content()
 
 

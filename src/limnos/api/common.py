@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from limnos.graveler.model import Repository
 from limnos.graveler.revparse import ResolvedRef
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
@@ -53,13 +55,13 @@ def services(request: Request) -> Services:
     return svc
 
 
-async def run_write(request: Request, fn: Callable[[], T]) -> T:
-    """Run a short engine write off the event loop: grouped with other requests' writes
-    where the metadata store allows it, otherwise in a worker thread."""
+async def run_write(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a short engine write, ``fn(*args, **kwargs)``, off the event loop: grouped with
+    other requests' writes where the metadata store allows it, else in a worker thread."""
     writes = services(request).writes
     if writes is not None:
-        return await writes.run(fn)
-    return await run_blocking(fn)
+        return await writes.run(functools.partial(fn, *args, **kwargs))
+    return await run_blocking(fn, *args, **kwargs)
 
 
 def current_user(request: Request) -> User:

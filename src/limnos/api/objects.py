@@ -26,6 +26,7 @@ from limnos.api.common import (
     read_json,
     repository,
     resolve_ref,
+    run_write,
     services,
     writable,
 )
@@ -448,11 +449,15 @@ async def delete_object(request: Request) -> Response:
     if svc.catalog.find(repo, branch_ref, path) is None:
         # The contract: deleting a missing object succeeds (and stages nothing).
         return no_content()
-    try:
-        svc.catalog.delete(repo, branch_name, path)
-    except NotFoundError:
-        # Deleted meanwhile by someone else: still a success, unless the branch went away.
-        svc.graveler.get_branch(repo, branch_name)
+
+    def delete() -> None:
+        try:
+            svc.catalog.delete(repo, branch_name, path)
+        except NotFoundError:
+            # Deleted meanwhile by someone else: still a success, unless the branch went away.
+            svc.graveler.get_branch(repo, branch_name)
+
+    await run_write(request, delete)
     return no_content()
 
 
@@ -483,7 +488,7 @@ async def delete_objects(request: Request) -> Response:
         existing = [path for path in valid if svc.catalog.find(repo, branch_ref, path) is not None]
         try:
             if existing:
-                svc.catalog.delete_many(repo, branch_name, existing)
+                await run_write(request, svc.catalog.delete_many, repo, branch_name, existing)
         except ForbiddenError as err:
             refused = str(err)
     if refused is not None:
@@ -519,7 +524,7 @@ async def update_object_user_metadata(request: Request) -> Response:
     _, branch_ref = _branch(request, repo)
     path = _object_path(request)
     body = await read_json(request, UpdateObjectUserMetadata)
-    svc.catalog.update_metadata(repo, branch_ref, path, body.set_)
+    await run_write(request, svc.catalog.update_metadata, repo, branch_ref, path, body.set_)
     return Response(status_code=201)
 
 

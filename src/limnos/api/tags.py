@@ -15,6 +15,7 @@ from limnos.api.common import (
     query_str,
     read_json,
     repository,
+    run_write,
     services,
     writable,
 )
@@ -41,7 +42,8 @@ async def create_tag(request: Request) -> Response:
     """createTag: 201 with the new tag's Ref; 409 when the name is taken."""
     repo = repository(request)
     body = await read_json(request, TagCreation)
-    commit_id = services(request).graveler.create_tag(writable(repo, body.force), body.id, body.ref)
+    graveler = services(request).graveler
+    commit_id = await run_write(request, graveler.create_tag, writable(repo, body.force), body.id, body.ref)
     return json_response(ref_body(body.id, commit_id), 201)
 
 
@@ -56,7 +58,7 @@ async def get_tag(request: Request) -> Response:
 async def delete_tag(request: Request) -> Response:
     """deleteTag: 204; 404 when the tag does not exist."""
     repo = writable(repository(request), query_bool(request, "force"))
-    services(request).graveler.delete_tag(repo, request.path_params["tag"])
+    await run_write(request, services(request).graveler.delete_tag, repo, request.path_params["tag"])
     return no_content()
 
 
