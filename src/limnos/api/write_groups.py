@@ -3,9 +3,11 @@
 Under load, what a small write costs is mostly not its own work but the disk's (a sync
 per request) and the interpreter lock's: every blocking call a worker thread makes has to
 win the lock back from the busy event loop, and a request that makes several such calls
-waits again and again. Here one thread per process takes every write queued meanwhile:
-it makes the new objects among them durable with one blockstore sync, then runs each
-write as an isolated part of one metadata transaction, committed once. Each request is
+waits again and again. Here one thread per process takes every write queued meanwhile
+and runs each as an isolated part of one metadata transaction, committed once. Writes
+that stage new objects pass first through a second thread, which makes the objects of
+everything queued meanwhile durable with one blockstore sync; the two stages overlap, so
+one group's objects are synced while the previous group commits. Each request is
 answered after the commit, with its own outcome, exactly as if it had run alone: a
 failed write is undone by itself and the bytes it was to stage are removed.
 """
@@ -35,6 +37,28 @@ class _Write:
     future: asyncio.Future[Any]
 
 
+class _Queue:
+    """Writes waiting for a stage; the stage takes all of them at once."""
+
+    def __init__(self) -> None:
+        self._items: list[_Write] = []
+        self._ready = threading.Condition()
+
+    def put(self, writes: list[_Write]) -> None:
+        with self._ready:
+            self._items.extend(writes)
+            self._ready.notify()
+
+    def take(self) -> list[_Write]:
+        """Every waiting write (at most MAX_GROUP), blocking until there is one."""
+        with self._ready:
+            while not self._items:
+                self._ready.wait()
+            taken = self._items[:MAX_GROUP]
+            del self._items[:MAX_GROUP]
+            return taken
+
+
 class WriteGroups:
     """Runs queued writes from one thread, grouped (needs ``kv.groups_writes``)."""
 
@@ -43,9 +67,10 @@ class WriteGroups:
             raise ValueError(f"{type(kv).__name__} cannot group writes")
         self.kv = kv
         self.block = block
-        self._queue: list[_Write] = []
-        self._ready = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._unsynced = _Queue()  # writes whose objects must be made durable first
+        self._runnable = _Queue()
+        self._started = False
+        self._start_lock = threading.Lock()
 
     @property
     def syncs_objects(self) -> bool:
@@ -58,51 +83,48 @@ class WriteGroups:
 
         Raises what ``fn`` raised; the object of ``durable`` is then removed.
         """
+        if not self._started:
+            self._start()
         loop = asyncio.get_running_loop()
         write = _Write(fn, durable, loop, loop.create_future())
-        with self._ready:
-            self._queue.append(write)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="limnos-writes", daemon=True)
-                self._thread.start()
-            self._ready.notify()
+        (self._runnable if durable is None else self._unsynced).put([write])
         return cast(T, await write.future)
 
-    def _serve(self) -> None:
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            for target, name in ((self._sync, "limnos-sync"), (self._commit, "limnos-writes")):
+                threading.Thread(target=target, name=name, daemon=True).start()
+            self._started = True
+
+    def _sync(self) -> None:
+        """Stage one: make the objects of every waiting upload durable with one sync."""
         while True:
-            with self._ready:
-                while not self._queue:
-                    self._ready.wait()
-                group = self._queue[:MAX_GROUP]
-                del self._queue[:MAX_GROUP]
+            group = self._unsynced.take()
+            try:
+                # Bytes first: a staged entry must never point at bytes a crash could lose.
+                self.block.sync([write.durable for write in group if write.durable is not None])
+            except BaseException as err:  # also a bug: requests must not wait forever
+                _finish(group, [_as_exception(err)] * len(group))
+                continue
+            self._runnable.put(group)
+
+    def _commit(self) -> None:
+        """Stage two: run every waiting write in one transaction."""
+        while True:
+            group = self._runnable.take()
             try:
                 outcomes = self._run_group(group)
             except BaseException as err:  # a bug here must not leave requests waiting forever
-                failure = err if isinstance(err, Exception) else RuntimeError(str(err))
-                outcomes = [failure] * len(group)
-            for write, outcome in zip(group, outcomes, strict=True):
-                if write.durable is not None and isinstance(outcome, Exception):
-                    # Nothing points at these bytes: remove them rather than leave garbage.
-                    write.durable.abort()
-            _deliver(group, outcomes)
+                outcomes = [_as_exception(err)] * len(group)
+            _finish(group, outcomes)
 
     def _run_group(self, group: list[_Write]) -> list[object]:
         outcomes: list[object] = [None] * len(group)
-        synced = [True] * len(group)
-        writers = [write.durable for write in group if write.durable is not None]
-        if writers:
-            # Bytes first: a staged entry must never point at bytes a crash could lose.
-            try:
-                self.block.sync(writers)
-            except Exception as err:
-                for index, write in enumerate(group):
-                    if write.durable is not None:
-                        outcomes[index], synced[index] = err, False
         try:
             with self.kv.write_group():
                 for index, write in enumerate(group):
-                    if not synced[index]:
-                        continue
                     try:
                         with self.kv.isolated():
                             outcomes[index] = write.fn()
@@ -110,10 +132,20 @@ class WriteGroups:
                         outcomes[index] = err
         except Exception as err:
             # The transaction failed to start or to commit: nothing of the group was written.
-            for index in range(len(group)):
-                if synced[index] and not isinstance(outcomes[index], Exception):
-                    outcomes[index] = err
+            outcomes = [err] * len(group)
         return outcomes
+
+
+def _as_exception(err: BaseException) -> Exception:
+    return err if isinstance(err, Exception) else RuntimeError(str(err))
+
+
+def _finish(group: list[_Write], outcomes: list[object]) -> None:
+    for write, outcome in zip(group, outcomes, strict=True):
+        if write.durable is not None and isinstance(outcome, Exception):
+            # Nothing points at these bytes: remove them rather than leave garbage behind.
+            write.durable.abort()
+    _deliver(group, outcomes)
 
 
 def _deliver(group: list[_Write], outcomes: list[object]) -> None:
