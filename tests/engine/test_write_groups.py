@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from limnos.api.write_groups import WriteGroups
+from limnos.block.adapter import BlockWriter
 from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
 from limnos.catalog.catalog import Catalog
@@ -34,11 +35,18 @@ async def _upload(
     *, if_absent: bool = False,
 ) -> tuple[str, Entry | Exception]:
     address, writer = catalog.writer(repo)
-    writer.write(data)
-    stored = writer.finish()
-    link = functools.partial(catalog.link, repo, branch, path, address, stored, if_absent=if_absent)
+    stored = []
+
+    def produce() -> BlockWriter:
+        writer.write(data)
+        stored.append(writer.finish())
+        return writer
+
+    def link() -> Entry:
+        return catalog.link(repo, branch, path, address, stored[0], if_absent=if_absent)
+
     try:
-        return address, await writes.run(link, durable=writer)
+        return address, await writes.run(link, produce=produce)
     except (NotFoundError, PreconditionFailedError) as err:
         return address, err
 
@@ -121,3 +129,31 @@ def test_a_store_that_cannot_group_writes_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="cannot group writes"):
         WriteGroups(NoGroups(tmp_path / "kv.db"), MemAdapter())
+
+
+def test_an_upload_whose_object_cannot_be_written_fails_alone(tmp_path: Path) -> None:
+    catalog, block, kv, repo = _catalog(tmp_path)
+    if not block.syncs_in_groups:
+        pytest.skip("this system has no syncfs: uploads are made durable one by one")
+    writes = WriteGroups(kv, block)
+    ran: list[str] = []
+
+    def disk_full() -> BlockWriter:
+        raise OSError(28, "No space left on device")
+
+    def never() -> str:
+        ran.append("staged")
+        return "staged"
+
+    async def run() -> list[object]:
+        return await asyncio.gather(
+            writes.run(never, produce=disk_full),
+            _upload(writes, catalog, repo, "main", "fine", b"fine"),
+            return_exceptions=True,
+        )
+
+    failed, (address, fine) = asyncio.run(run())
+    assert isinstance(failed, OSError) and failed.errno == 28
+    assert ran == []  # nothing is staged for an object that was never written
+    assert isinstance(fine, Entry)
+    assert block.get_bytes(f"{repo.storage_namespace}/{address}") == b"fine"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
@@ -32,7 +31,7 @@ from limnos.api.common import (
 )
 from limnos.api.threads import run_blocking
 from limnos.api.upload_body import BodySink, receive_multipart, receive_raw
-from limnos.block.adapter import CHUNK_SIZE, ObjectNotFoundError, join_uri
+from limnos.block.adapter import CHUNK_SIZE, BlockWriter, ObjectNotFoundError, PutResult, join_uri
 from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
 from limnos.catalog.entry import Entry
 from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
@@ -378,25 +377,34 @@ async def upload_object(request: Request) -> Response:
 
     writes = svc.writes
     if writes is not None and writes.syncs_objects and sink.in_memory:
-        # A small object on a local disk: written here, made durable and staged in a group.
-        try:
-            stored = sink.finish_unsynced()
-        except BaseException:
-            await sink.abort()
-            raise
-        link = functools.partial(
-            svc.catalog.link,
-            repo,
-            branch_name,
-            path,
-            sink.address,
-            stored,
-            content_type=content_type or DEFAULT_CONTENT_TYPE,
-            metadata=metadata,
-            if_absent=if_absent,
-            known=branch_ref.branch,
-        )
-        entry = await writes.run(link, durable=sink.writer)
+        # A small object on a local disk: written, made durable and staged in a group, all
+        # off the event loop.
+        stored: list[PutResult] = []
+
+        def produce() -> BlockWriter:
+            try:
+                stored.append(sink.finish_unsynced())
+            except BaseException:
+                if sink.writer is not None:
+                    sink.writer.abort()
+                raise
+            assert sink.writer is not None
+            return sink.writer
+
+        def link() -> Entry:
+            return svc.catalog.link(
+                repo,
+                branch_name,
+                path,
+                sink.address,
+                stored[0],
+                content_type=content_type or DEFAULT_CONTENT_TYPE,
+                metadata=metadata,
+                if_absent=if_absent,
+                known=branch_ref.branch,
+            )
+
+        entry = await writes.run(link, produce=produce)
         return json_response(object_stats(repo, path, entry), 201)
 
     def stage() -> Entry:
@@ -422,7 +430,8 @@ async def upload_object(request: Request) -> Response:
 
     try:
         entry = await run_blocking(stage)
-    except BaseException:
+    except Exception:
+        # Not on cancellation: the thread goes on and may yet stage the bytes.
         await sink.abort()
         raise
     return json_response(object_stats(repo, path, entry), 201)

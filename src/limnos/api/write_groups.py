@@ -32,7 +32,8 @@ MAX_GROUP = 256
 @dataclass(slots=True)
 class _Write:
     fn: Callable[[], Any]
-    durable: BlockWriter | None  # a finished object that must be durable before ``fn`` runs
+    produce: Callable[[], BlockWriter] | None  # writes an object ``fn`` will stage
+    durable: BlockWriter | None  # that object, once written (durable after the sync)
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
 
@@ -74,20 +75,24 @@ class WriteGroups:
 
     @property
     def syncs_objects(self) -> bool:
-        """Whether :meth:`run` accepts ``durable``: objects finished but not yet durable."""
+        """Whether :meth:`run` accepts ``produce``: the blockstore syncs objects in groups."""
         return self.block.syncs_in_groups
 
-    async def run(self, fn: Callable[[], T], *, durable: BlockWriter | None = None) -> T:
+    async def run(self, fn: Callable[[], T], *, produce: Callable[[], BlockWriter] | None = None) -> T:
         """Run ``fn`` (engine writes only: no waiting on anything but the metadata store)
-        in the next group; with ``durable``, only once that object is durable.
+        in the next group.
 
-        Raises what ``fn`` raised; the object of ``durable`` is then removed.
+        ``produce`` writes a new object for ``fn`` to stage and returns its writer,
+        finished (:meth:`BlockWriter.finish`) but not yet durable: the sync stage calls it,
+        so the event loop never waits on the disk, and runs ``fn`` only once the object
+        is durable. Raises what ``produce`` or ``fn`` raised; the object is then removed
+        (``produce`` removes what it wrote itself when it fails).
         """
         if not self._started:
             self._start()
         loop = asyncio.get_running_loop()
-        write = _Write(fn, durable, loop, loop.create_future())
-        (self._runnable if durable is None else self._unsynced).put([write])
+        write = _Write(fn, produce, None, loop, loop.create_future())
+        (self._runnable if produce is None else self._unsynced).put([write])
         return cast(T, await write.future)
 
     def _start(self) -> None:
@@ -99,9 +104,24 @@ class WriteGroups:
             self._started = True
 
     def _sync(self) -> None:
-        """Stage one: make the objects of every waiting upload durable with one sync."""
+        """Stage one: write the objects of every waiting upload, then make them all durable
+        with one sync."""
         while True:
             group = self._unsynced.take()
+            failed: list[_Write] = []
+            errors: list[object] = []
+            for write in group:
+                assert write.produce is not None
+                try:
+                    write.durable = write.produce()
+                except Exception as err:
+                    failed.append(write)
+                    errors.append(err)
+            if failed:
+                _deliver(failed, errors)  # a failed producer removes what it wrote
+                group = [write for write in group if write.durable is not None]
+                if not group:
+                    continue
             try:
                 # Bytes first: a staged entry must never point at bytes a crash could lose.
                 self.block.sync([write.durable for write in group if write.durable is not None])
