@@ -7,6 +7,11 @@ two endpoints here, with the same load generator, connections and concurrency as
 ``api_load.py``, and prints them beside the reference: a ratio below 1 means this
 machine is slower than the one the targets assume.
 
+It then measures the disk: the latency of a 4 KiB write followed by ``fdatasync``,
+repeated for ``--duration`` seconds in the temporary directory. Every acknowledged
+write of Limnos waits for at least one such flush, so the tail of this distribution is
+a floor under the tail of the write scenarios.
+
 Needs ``fastapi`` (``pip install fastapi``); nothing of Limnos is involved.
 
     python bench/yardstick.py [--concurrency 32] [--duration 10]
@@ -93,6 +98,23 @@ def _start(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the yardstick server did not start")
 
 
+def flush_latency(directory: Path, seconds: float) -> list[float]:
+    """Latencies (seconds) of 4 KiB write + fdatasync, one after another, every 2 ms."""
+    fd = os.open(directory / "flush-probe", os.O_WRONLY | os.O_CREAT, 0o644)
+    latencies = []
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            os.pwrite(fd, os.urandom(4096), 0)
+            start = time.perf_counter()
+            os.fdatasync(fd)
+            latencies.append(time.perf_counter() - start)
+            time.sleep(0.002)
+    finally:
+        os.close(fd)
+    return sorted(latencies)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,6 +153,12 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        flushes = flush_latency(workdir, args.duration)
+        n = len(flushes)
+        over = sum(1 for x in flushes if x > 0.025)
+        print(f"disk flush (4 KiB write + fdatasync, {n:,} times over {args.duration:g} s): "
+              f"p50 {flushes[n // 2] * 1e3:.2f} ms, p99 {flushes[int(n * 0.99)] * 1e3:.2f} ms, "
+              f"max {flushes[-1] * 1e3:.1f} ms, {over} over 25 ms")
     print(f"os.cpu_count() = {os.cpu_count()}; load generator: 1 process on the same machine")
     return 0
 
