@@ -125,7 +125,7 @@ class WriteGroups:
             try:
                 # Bytes first: a staged entry must never point at bytes a crash could lose.
                 self.block.sync([write.durable for write in group if write.durable is not None])
-            except BaseException as err:  # also a bug: requests must not wait forever
+            except BaseException as err:  # a failed sync, or a bug: nobody may wait forever
                 _finish(group, [_as_exception(err)] * len(group))
                 continue
             self._runnable.put(group)
