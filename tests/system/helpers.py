@@ -10,7 +10,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,17 @@ RETRIES = 50
 def client(server: Server) -> httpx.Client:
     """A basic-auth HTTP client of one server."""
     return httpx.Client(base_url=server.api, auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY), timeout=120)
+
+
+@contextmanager
+def clients_of(servers: Sequence[Server]) -> Iterator[list[httpx.Client]]:
+    """One client per server, closed when the block ends."""
+    clients = [client(s) for s in servers]
+    try:
+        yield clients
+    finally:
+        for c in clients:
+            c.close()
 
 
 @dataclass
@@ -178,9 +190,8 @@ def branch_racer(
 ) -> None:
     """Create and delete randomly chosen names of ``race``, alternating between servers."""
     branches = f"/repositories/{repo}/branches"
-    clients = [client(s) for s in servers]
-    rng = random.Random(1000 + index)
-    try:
+    with clients_of(servers) as clients:
+        rng = random.Random(1000 + index)
         for n in range(operations):
             name = rng.choice(race.names)
             http = clients[(index + n) % len(clients)]
@@ -208,9 +219,6 @@ def branch_racer(
                         race.deleted[name] += 1
                 elif response.status_code != 404:
                     log.fail(f"delete {name}", response)
-    finally:
-        for c in clients:
-            c.close()
 
 
 def check_branch_race(race: BranchRace, servers: Sequence[Server], repo: str) -> list[str]:
@@ -223,8 +231,7 @@ def check_branch_race(race: BranchRace, servers: Sequence[Server], repo: str) ->
     """
     branches = f"/repositories/{repo}/branches"
     survivors: list[str] = []
-    clients = [client(s) for s in servers]
-    try:
+    with clients_of(servers) as clients:
         first, second = clients[0], clients[-1]
         listed = {b["id"] for b in first.get(branches, params={"amount": 1000}).json()["results"]}
         for name in race.names:
@@ -248,7 +255,4 @@ def check_branch_race(race: BranchRace, servers: Sequence[Server], repo: str) ->
                 body = second.get(f"/repositories/{repo}/refs/{name}/objects", params={"path": "after-race"})
                 assert body.content == name.encode()
         assert sum(race.created.values()) > 0 and sum(race.deleted.values()) > 0
-    finally:
-        for c in clients:
-            c.close()
     return survivors

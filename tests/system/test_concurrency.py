@@ -36,6 +36,7 @@ from helpers import (
     branch_racer,
     check_branch_race,
     client,
+    clients_of,
     create_repository,
     history,
     listing,
@@ -84,9 +85,8 @@ def test_uploads_and_commits_through_two_servers_lose_nothing(
     writers_done = threading.Event()
 
     def writer(index: int) -> None:
-        clients = [client(s) for s in servers]
-        rng = random.Random(index)
-        try:
+        with clients_of(servers) as clients:
+            rng = random.Random(index)
             for j in range(OBJECTS_PER_WRITER):
                 path = f"data/w{index}/obj-{j:04d}"
                 data = f"writer {index} object {j} {uuid.uuid4().hex}\n".encode() * rng.randint(1, 40)
@@ -94,14 +94,10 @@ def test_uploads_and_commits_through_two_servers_lose_nothing(
                 if done is not None:
                     with log.lock:
                         uploads[path] = done
-        finally:
-            for c in clients:
-                c.close()
 
     def committer(index: int) -> None:
-        clients = [client(s) for s in servers]
-        n = 0
-        try:
+        with clients_of(servers) as clients:
+            n = 0
             while not writers_done.is_set():
                 n += 1
                 http = clients[(index + n) % 2]
@@ -122,9 +118,6 @@ def test_uploads_and_commits_through_two_servers_lose_nothing(
                 elif not (response.status_code == 400 and "no changes" in response.text):
                     log.fail(f"commit {index}.{n}", response)
                 time.sleep(0.02)
-        finally:
-            for c in clients:
-                c.close()
 
     with ThreadPoolExecutor(WRITERS + COMMITTERS) as pool:
         committing = [pool.submit(committer, i) for i in range(COMMITTERS)]

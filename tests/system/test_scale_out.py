@@ -57,6 +57,7 @@ from helpers import (
     branch_racer,
     check_branch_race,
     client,
+    clients_of,
     commit_log,
     create_repository,
     listing,
@@ -181,21 +182,16 @@ def run_load(servers: Sequence[Server], repo: str, record: Record, race: BranchR
                 record.uploads[path] = done
 
     def writer(branch: str, index: int) -> None:
-        clients = [client(s) for s in servers]
-        rng = random.Random(f"{branch}{index}")
-        try:
+        with clients_of(servers) as clients:
+            rng = random.Random(f"{branch}{index}")
             for j in range(OBJECTS_PER_WRITER):
                 path = f"{branch}/w{index}/obj-{j:04d}"
                 stage(clients, index + j, path, rng.randint(1, 60))
-        finally:
-            for c in clients:
-                c.close()
 
     def gamma_batcher() -> None:
         """Batches of uploads to gamma by parallel writers, each batch then committed."""
-        clients = [client(s) for s in servers]
-        rng = random.Random(GAMMA)
-        try:
+        with clients_of(servers) as clients:
+            rng = random.Random(GAMMA)
             with ThreadPoolExecutor(GAMMA_BATCH) as writers:
                 for b in range(GAMMA_BATCHES):
                     batch = [
@@ -208,34 +204,23 @@ def run_load(servers: Sequence[Server], repo: str, record: Record, race: BranchR
                     # gamma is clean now: leave a merge of alpha the time to land
                     merged_into_gamma.clear()
                     merged_into_gamma.wait(GAMMA_CLEAN_SECONDS)
-        finally:
-            for c in clients:
-                c.close()
 
     def committer(branch: str) -> None:
-        clients = [client(s) for s in servers]
-        n = 0
-        try:
+        with clients_of(servers) as clients:
+            n = 0
             while not load_done.is_set():
                 n += 1
                 commit(record, clients[n % 2], repo, branch, f"commit {n}")
                 time.sleep(0.03)
-        finally:
-            for c in clients:
-                c.close()
 
     def merger(source: str, dest: str) -> None:
-        clients = [client(s) for s in servers]
-        n = 0
-        try:
+        with clients_of(servers) as clients:
+            n = 0
             while not load_done.is_set():
                 n += 1
                 if merge(record, clients[n % 2], repo, source, dest) and dest == GAMMA:
                     merged_into_gamma.set()
                 time.sleep(0.01)
-        finally:
-            for c in clients:
-                c.close()
 
     workers = len(WRITTEN) * (WRITERS_PER_BRANCH + 1) + 1 + len(MERGES) + RACERS
     started = time.monotonic()
