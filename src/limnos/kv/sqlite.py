@@ -62,14 +62,69 @@ def _run_all(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
             op.error = err  # this statement failed; the others stand
 
 
+class _WriteAheadLog:
+    """Syncs the database's WAL file: what makes the transactions committed so far durable."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._enabled = True
+        self._lock = threading.Lock()
+        self._fd = -1
+        self._inode = -1
+        # Descriptors of WAL files SQLite has replaced: another thread may still be syncing
+        # one, so they are closed only with the store.
+        self._replaced: list[int] = []
+
+    def disable(self) -> None:
+        """Commits sync by themselves (the database is not in WAL mode)."""
+        self._enabled = False
+
+    def sync(self) -> None:
+        """Make every transaction committed before this call durable."""
+        if not self._enabled:
+            return
+        fd = self._descriptor()
+        if fd >= 0:
+            os.fdatasync(fd)
+
+    def _descriptor(self) -> int:
+        # SQLite deletes the WAL only after checkpointing it into the (synced) database, and
+        # creates a new file afterwards: the inode tells whether the one held is current.
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return -1  # no WAL: everything committed is in the database file, synced
+        with self._lock:
+            if inode != self._inode:
+                if self._fd >= 0:
+                    self._replaced.append(self._fd)
+                self._fd = os.open(self.path, os.O_RDONLY)
+                self._inode = os.fstat(self._fd).st_ino
+            return self._fd
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in [self._fd, *self._replaced]:
+                if fd >= 0:
+                    os.close(fd)
+            self._fd, self._inode, self._replaced = -1, -1, []
+
+
 class SQLiteStore(KVStore):
     """A :class:`KVStore` on one SQLite file.
 
     Each thread gets its own connection. Every write holds a writer lock (a ``flock``
     on ``<file>.lock``) shared by all processes, and multi-row writes run in one
     ``BEGIN IMMEDIATE`` transaction; a compare-and-set is one conditional statement.
-    ``synchronous=FULL`` makes an acknowledged write survive a crash of the machine,
-    not only of the process.
+
+    A write returns only once it survives a crash of the machine, not only of the
+    process, but the disk is not waited for under the writer lock: transactions commit
+    with ``synchronous=NORMAL`` (WAL frames written, not synced), and the writer syncs
+    the WAL after releasing the lock. Meanwhile the next writer, in this process or
+    another, commits its own transaction. WAL frames are appended in commit order, so
+    the sync also covers every transaction committed before it; SQLite itself syncs the
+    WAL before a checkpoint copies it into the database, and the database before the WAL
+    is reused. Should the database refuse WAL mode, every commit syncs (``FULL``).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 30_000) -> None:
@@ -84,8 +139,10 @@ class SQLiteStore(KVStore):
         self._queue_lock = threading.Lock()
         self._queue: list[_Statement] = []
         self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._wal = _WriteAheadLog(Path(f"{self.path}-wal"))
         conn = self._conn()
         self._retry(lambda: conn.execute(_SCHEMA))
+        self._wal.sync()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -93,8 +150,12 @@ class SQLiteStore(KVStore):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
             conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             wal = conn
-            self._retry(lambda: wal.execute("PRAGMA journal_mode=WAL"))
-            conn.execute("PRAGMA synchronous=FULL")
+            mode = self._retry(lambda: wal.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+            if str(mode).lower() == "wal":
+                conn.execute("PRAGMA synchronous=NORMAL")  # the writer syncs the WAL itself
+            else:
+                self._wal.disable()
+                conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -146,6 +207,7 @@ class SQLiteStore(KVStore):
                 raise
             finally:
                 self._local.grouping = False
+        self._wal.sync()
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
@@ -191,6 +253,7 @@ class SQLiteStore(KVStore):
                 try:
                     with self._exclusive():
                         self._retry(lambda: self._transaction(conn, lambda c: _run_all(c, batch)))
+                    self._wal.sync()
                 except BaseException as err:
                     failure = err if isinstance(err, Exception) else KVUnavailableError(str(err))
                     for queued in batch:
@@ -213,7 +276,9 @@ class SQLiteStore(KVStore):
             with self._savepoint(conn):
                 return fn(conn)
         with self._exclusive():
-            return self._retry(lambda: self._transaction(conn, fn))
+            result = self._retry(lambda: self._transaction(conn, fn))
+        self._wal.sync()
+        return result
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -321,6 +386,7 @@ class SQLiteStore(KVStore):
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+        self._wal.close()
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
