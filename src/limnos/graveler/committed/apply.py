@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import islice
 
 from limnos.graveler.committed.chunking import Chunking
@@ -95,8 +95,8 @@ def apply_changes(
 
 
 def merge_entries(
-    old_keys: list[str],
-    old_values: list[bytes],
+    old_keys: Sequence[str],
+    old_values: Sequence[bytes],
     keys: list[str],
     values: list[bytes | None],
     lo: int,
@@ -116,7 +116,7 @@ def merge_entries(
     last_key = old_keys[-1]
     last_is_boundary = is_boundary(last_key)
     if lo >= hi:
-        return old_keys, old_values, [n - 1] if last_is_boundary else [], False
+        return list(old_keys), list(old_values), [n - 1] if last_is_boundary else [], False
     if keys[lo] > last_key or keys[hi - 1] < old_keys[0]:
         # Pure append or prepend (bulk loads): no interleaving needed.
         add_keys = [keys[x] for x in range(lo, hi) if values[x] is not None]
@@ -124,11 +124,11 @@ def merge_entries(
         if keys[lo] > last_key:
             bounds = [n - 1] if last_is_boundary else []
             bounds += hash_boundaries(add_keys, n)
-            return old_keys + add_keys, old_values + add_values, bounds, bool(add_keys)
+            return [*old_keys, *add_keys], [*old_values, *add_values], bounds, bool(add_keys)
         bounds = hash_boundaries(add_keys)
         if last_is_boundary:
             bounds.append(len(add_keys) + n - 1)
-        return add_keys + old_keys, add_values + old_values, bounds, bool(add_keys)
+        return [*add_keys, *old_keys], [*add_values, *old_values], bounds, bool(add_keys)
 
     out_keys: list[str] = []
     out_values: list[bytes] = []

@@ -32,8 +32,8 @@ class _Side:
         self.infos = meta.ranges
         self.idx = bisect_left(meta.max_keys, lo)  # first range that may hold keys >= lo
         self.stop = len(self.infos)
-        self.keys: list[str] | None = None
-        self.values: list[bytes] = []
+        self.keys: tuple[str, ...] | None = None
+        self.values: tuple[bytes, ...] = ()
         self.pos = 0
         self.end = 0
         self.range_max = ""

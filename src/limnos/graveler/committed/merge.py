@@ -19,8 +19,8 @@ class SortedLookup:
         self.loader = loader
         self.meta = meta
         self._idx = -1
-        self._keys: list[str] = []
-        self._values: list[bytes] = []
+        self._keys: tuple[str, ...] = ()
+        self._values: tuple[bytes, ...] = ()
         self._pos = 0
 
     def get(self, key: str) -> bytes | None:
