@@ -72,7 +72,7 @@ def _run(config: Config, workers: int | None) -> int:
 
     from limnos.api.app import CONFIG_ENV
     from limnos.bootstrap import bootstrap
-    from limnos.cli.serve import reserve, serve
+    from limnos.cli.serve import reserve, run_server, serve
 
     bootstrap(config)
     count = workers if workers is not None else config["workers"]
@@ -105,7 +105,7 @@ def _run(config: Config, workers: int | None) -> int:
         serve(server_config, host, port, count)
     else:
         sock.listen(server_config.backlog)
-        uvicorn.Server(server_config).run(sockets=[sock])
+        run_server(server_config, sock)
     return 0
 
 

@@ -10,6 +10,7 @@ dies and stops them all on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -45,6 +46,16 @@ def _worker(server_config: uvicorn.Config, host: str, port: int) -> None:
     _die_with_parent()
     sock = reserve(host, port)
     sock.listen(server_config.backlog)
+    run_server(server_config, sock)
+
+
+def run_server(server_config: uvicorn.Config, sock: socket.socket) -> None:
+    """Load the application, then serve on the listening socket ``sock`` until stopped."""
+    server_config.load()  # imports the application and opens its services
+    # What exists now (modules, the application, its services) lives as long as the
+    # process. Frozen, the garbage collector no longer walks it in every full collection:
+    # each one paused the worker's event loop for 5-10 ms more.
+    gc.freeze()
     uvicorn.Server(server_config).run(sockets=[sock])
 
 
