@@ -100,11 +100,10 @@ def _run(config: Config, workers: int | None) -> int:
         print(f"limnos: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
         return 1
     _banner(config, host, port)
+    sock.listen(server_config.backlog)
     if count > 1:
-        sock.close()
-        serve(server_config, host, port, count)
+        serve(server_config, sock, count)
     else:
-        sock.listen(server_config.backlog)
         run_server(server_config, sock)
     return 0
 

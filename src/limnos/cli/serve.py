@@ -1,10 +1,9 @@
-"""Serving with several worker processes, each with its own listening socket.
+"""Serving with several worker processes on one listening socket.
 
-Every worker binds the listen address with ``SO_REUSEPORT``, so the kernel spreads new
-connections evenly over the workers. (With one shared socket, whichever worker happens
-to be waiting in ``accept`` takes the connection, and keep-alive clients stay piled on
-one worker while another idles.) The parent only supervises: it restarts a worker that
-dies and stops them all on SIGTERM or SIGINT.
+The parent binds the listen address once and hands the socket to every worker; the
+workers take turns accepting so that each holds as many connections as the others
+(:mod:`limnos.cli.balance`). The parent only supervises: it restarts a worker that dies
+and stops them all on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -22,15 +21,16 @@ from types import FrameType
 
 import uvicorn
 
+from limnos.cli.balance import BalancedServer, ConnectionTable
+
 _PR_SET_PDEATHSIG = 1
 
 
 def reserve(host: str, port: int) -> socket.socket:
-    """Bind (without listening) to check the address is free before workers start."""
+    """A socket bound to ``host:port``, not yet listening; raises OSError when taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
@@ -42,26 +42,31 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _worker(server_config: uvicorn.Config, host: str, port: int) -> None:
+def _worker(server_config: uvicorn.Config, sock: socket.socket, table: ConnectionTable, index: int) -> None:
     _die_with_parent()
-    sock = reserve(host, port)
-    sock.listen(server_config.backlog)
-    run_server(server_config, sock)
+    _load(server_config)
+    BalancedServer(server_config, sock, table, index).run()
 
 
 def run_server(server_config: uvicorn.Config, sock: socket.socket) -> None:
-    """Load the application, then serve on the listening socket ``sock`` until stopped."""
-    server_config.load()  # imports the application and opens its services
+    """Serve alone on the listening socket ``sock`` until stopped."""
+    _load(server_config)
+    uvicorn.Server(server_config).run(sockets=[sock])
+
+
+def _load(server_config: uvicorn.Config) -> None:
+    """Import the application and open its services, before serving."""
+    server_config.load()
     # What exists now (modules, the application, its services) lives as long as the
     # process. Frozen, the garbage collector no longer walks it in every full collection:
     # each one paused the worker's event loop for 5-10 ms more.
     gc.freeze()
-    uvicorn.Server(server_config).run(sockets=[sock])
 
 
-def serve(server_config: uvicorn.Config, host: str, port: int, workers: int) -> None:
-    """Run ``workers`` uvicorn processes on ``host:port`` until told to stop."""
+def serve(server_config: uvicorn.Config, sock: socket.socket, workers: int) -> None:
+    """Run ``workers`` uvicorn processes on the listening socket ``sock`` until told to stop."""
     context = multiprocessing.get_context("spawn")
+    table = ConnectionTable(workers, context)
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -71,17 +76,18 @@ def serve(server_config: uvicorn.Config, host: str, port: int, workers: int) -> 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    def start() -> BaseProcess:
-        process = context.Process(target=_worker, args=(server_config, host, port), daemon=False)
+    def start(index: int) -> BaseProcess:
+        table.forget(index)
+        process = context.Process(target=_worker, args=(server_config, sock, table, index), daemon=False)
         process.start()
         return process
 
-    processes = [start() for _ in range(workers)]
+    processes = [start(index) for index in range(workers)]
     while not stopping:
         time.sleep(0.2)
         for index, process in enumerate(processes):
             if not process.is_alive() and not stopping:
-                processes[index] = start()
+                processes[index] = start(index)
     for process in processes:
         if process.pid is not None and process.is_alive():
             os.kill(process.pid, signal.SIGTERM)
