@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import assert_error, head, upload
+from conftest import Server, assert_error, head, upload
 from lakefs_sdk.exceptions import ApiException
 
 
@@ -129,6 +130,26 @@ def test_commit_source_metarange(sdk: lakefs_sdk.ApiClient, http: httpx.Client, 
     assert_error(
         http.post(url, params={"source_metarange": tree}, json={"message": "m", "allow_empty": True}), 400
     )
+
+
+def test_metarange_of_another_repository_is_refused(
+    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str
+) -> None:
+    # Load the other repository's tree into the server's caches first: only what is
+    # stored in this repository's own namespace may be named.
+    other = f"other-{uuid.uuid4().hex[:12]}"
+    lakefs_sdk.RepositoriesApi(sdk).create_repository(
+        lakefs_sdk.RepositoryCreation(name=other, storage_namespace=server.namespace(other))
+    )
+    upload(sdk, other, "main", "theirs.txt", b"not yours")
+    tree = commit(sdk, other, "main", "theirs").meta_range_id
+    assert http.get(f"/repositories/{other}/metadata/meta_range/{tree}").status_code == 200
+    lakefs_sdk.ObjectsApi(sdk).stat_object(other, "main", "theirs.txt")
+
+    assert_error(http.get(f"/repositories/{repo}/metadata/meta_range/{tree}"), 404, tree)
+    url = f"/repositories/{repo}/branches/main/commits"
+    assert_error(http.post(url, params={"source_metarange": tree}, json={"message": "m"}), 400, tree)
+    assert log_ids(sdk, repo, "main") == [head(sdk, repo, "main")]
 
 
 # -- getCommit ----------------------------------------------------------------------------

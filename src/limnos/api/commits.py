@@ -64,7 +64,7 @@ def commit_metarange(
     repository's storage namespace is refused with 400, as bad input.
     """
     try:
-        g.committed.ranges(repo.storage_namespace, tree_id)
+        g.committed.check_stored(repo.storage_namespace, tree_id)
     except (ObjectNotFoundError, CorruptObjectError):
         raise ApiError(
             400, f"metarange {tree_id!r} does not exist in the repository's storage namespace"

@@ -71,8 +71,7 @@ async def get_meta_range(request: Request) -> Response:
     tree_id = request.path_params["meta_range"]
     committed = services(request).graveler.committed
     try:
-        # Reading it (usually from cache) proves it is a metarange of this namespace.
-        await run_blocking(committed.ranges, repo.storage_namespace, tree_id)
+        await run_blocking(committed.check_stored, repo.storage_namespace, tree_id)
     except (ObjectNotFoundError, CorruptObjectError):
         raise ApiError(404, f"metarange {tree_id!r} not found") from None
     return _location_response(join_uri(repo.storage_namespace, CommittedStore.address(tree_id)))

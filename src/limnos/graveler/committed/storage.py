@@ -96,6 +96,17 @@ class ObjectStorage:
         self.memory.put(tree_id, meta, meta.memory_size(size))
         return meta
 
+    def load_stored_metarange(self, namespace: str, tree_id: str) -> Metarange:
+        """Like :meth:`load_metarange`, for an id that comes from outside: proves the
+        metarange is stored in ``namespace`` itself, not merely cached from another one."""
+        if not _ID_RE.fullmatch(tree_id):
+            raise ObjectNotFoundError(f"no tree {tree_id!r} in {namespace}")
+        if not self.is_known(namespace, tree_id):
+            if not self.block.exists(join_uri(namespace, address(tree_id))):
+                raise ObjectNotFoundError(f"no tree {tree_id!r} in {namespace}")
+            self._remember(namespace, tree_id)
+        return self.load_metarange(namespace, tree_id)
+
     def _load(self, namespace: str, oid: str, decode: Callable[[bytes], _T]) -> _T:
         if self.disk is not None:
             data = self.disk.get(oid)

@@ -95,6 +95,11 @@ class CommittedStore:
         """The ranges of a tree, in key order."""
         return list(self._meta(namespace, tree_id).ranges)
 
+    def check_stored(self, namespace: str, tree_id: str) -> None:
+        """Raise ObjectNotFoundError unless metarange ``tree_id`` is stored in ``namespace``
+        (CorruptObjectError if it cannot be read): for tree ids a client names."""
+        self._storage.load_stored_metarange(namespace, tree_id)
+
     def count(self, namespace: str, tree_id: str) -> int:
         """The number of entries of a tree (read from its metarange only)."""
         return self._meta(namespace, tree_id).count
