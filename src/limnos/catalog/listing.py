@@ -22,19 +22,46 @@ class Listed(Generic[V]):
         return self.value is None
 
 
-def next_after(key: str) -> str:
-    """The smallest string greater than every string starting with ``key``."""
-    return key[:-1] + chr(ord(key[-1]) + 1) if key else ""
+_LAST_CODE_POINT = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)  # never in a key: no UTF-8 encoding
 
 
-def start_after(after: str, delimiter: str) -> str:
-    """Where to start scanning so that results are strictly greater than ``after``.
+def next_after(key: str) -> str | None:
+    """The smallest string greater than every string starting with ``key``, or None when
+    there is none (``key`` is all U+10FFFF).
 
-    With a delimiter, an ``after`` that is a common prefix skips everything under it.
+    Keys are ordered by code point, which is the order of their UTF-8 bytes as stored.
+    """
+    while key:
+        following = ord(key[-1]) + 1
+        if following <= _LAST_CODE_POINT:
+            if following in _SURROGATES:
+                following = _SURROGATES.stop
+            return key[:-1] + chr(following)
+        key = key[:-1]
+    return None
+
+
+def _is_common_prefix(path: str, prefix: str, delimiter: str) -> bool:
+    """Whether ``path`` is one of the common prefixes a listing under ``prefix`` folds to."""
+    return (
+        path.startswith(prefix)
+        and path.endswith(delimiter)
+        and path.find(delimiter, len(prefix)) == len(path) - len(delimiter)
+    )
+
+
+def start_after(after: str, delimiter: str, prefix: str = "") -> str | None:
+    """Where to start scanning so that results are strictly greater than ``after``; None
+    when nothing can follow it.
+
+    With a delimiter, an ``after`` that is a common prefix of the listing skips everything
+    under it; any other ``after`` (an object's key, even one ending with the delimiter)
+    skips that key alone.
     """
     if not after:
         return ""
-    if delimiter and after.endswith(delimiter):
+    if delimiter and _is_common_prefix(after, prefix, delimiter):
         return next_after(after)
     return after + "\x00"
 
@@ -51,7 +78,10 @@ def list_page(
 
     ``scan(start)`` yields (key, value) under ``prefix`` with ``key >= start`` in order.
     """
-    start = max(start_after(after, delimiter), prefix)
+    first = start_after(after, delimiter, prefix)
+    if first is None:
+        return [], False
+    start = max(first, prefix)
     results: list[Listed[V]] = []
     while True:
         restarted = False
@@ -63,7 +93,10 @@ def list_page(
                     if len(results) == amount:
                         return results, True
                     results.append(Listed(common, None))
-                    start = next_after(common)
+                    following = next_after(common)
+                    if following is None:
+                        return results, False
+                    start = following
                     restarted = True
                     break
             if len(results) == amount:
