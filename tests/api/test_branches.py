@@ -146,6 +146,13 @@ def test_create_branch_errors(http: httpx.Client, repo: str) -> None:
     assert_error(http.post("/repositories/no-such-repo/branches", json={"name": "b", "source": "main"}), 404)
     http.post(f"/repositories/{repo}/tags", json={"id": "taken", "ref": "main"})
     assert_error(http.post(url, json={"name": "taken", "source": "main"}), 409, "taken")
+    # A ref named like a commit would be shadowed by that commit: refused, as lakeFS does.
+    commit_id = http.get(f"/repositories/{repo}/branches/main").json()["commit_id"]
+    assert_error(http.post(url, json={"name": commit_id, "source": "main"}), 409, commit_id)
+    tags = f"/repositories/{repo}/tags"
+    assert_error(http.post(tags, json={"id": commit_id, "ref": "main"}), 409, commit_id)
+    unused = "0" * 64
+    assert http.post(url, json={"name": unused, "source": "main"}).status_code == 201
 
 
 def test_get_and_delete_errors(http: httpx.Client, repo: str) -> None:
@@ -317,7 +324,9 @@ def test_revert_merge_commit_with_parent_number(
 ) -> None:
     merge_id = merge_feature(sdk, repo)
     url = f"/repositories/{repo}/branches/main/revert"
-    assert_error(http.post(url, json={"ref": merge_id, "parent_number": 0}), 400, "parent")
+    # No parent chosen: lakeFS answers 409 for a revert (400 for a cherry-pick).
+    assert_error(http.post(url, json={"ref": merge_id, "parent_number": 0}), 409, "parent")
+    assert_error(http.post(url, json={"ref": merge_id}), 409, "parent")
     assert_error(http.post(url, json={"ref": merge_id, "parent_number": 3}), 400, "parent")
     assert http.post(url, json={"ref": merge_id, "parent_number": 1}).status_code == 204
     assert not exists(sdk, repo, "main", "f")
@@ -340,6 +349,8 @@ def test_cherry_pick(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
     assert created.message == "add a"
     assert created.parents == [before]
     assert created.committer == "admin"
+    # Where it came from, under lakeFS's keys.
+    assert created.metadata == {"cherry-pick-origin": picked, "cherry-pick-committer": "admin"}
     assert head(sdk, repo, "main") == created.id
     assert read(sdk, repo, "main", "a") == b"a"
     assert not exists(sdk, repo, "main", "b")
@@ -365,7 +376,11 @@ def test_cherry_pick(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
         "version",
     }
     assert body["message"] == "picked b"
-    assert body["metadata"]["k"] == "v"
+    assert body["metadata"] == {
+        "k": "v",
+        "cherry-pick-origin": head(sdk, repo, "feature"),
+        "cherry-pick-committer": "admin",
+    }
     assert body["parents"] == [created.id]
     assert body["id"] == head(sdk, repo, "main")
     commit_view = lakefs_sdk.CommitsApi(sdk).get_commit(repo, body["id"])

@@ -160,6 +160,10 @@ def test_get_commit_by_any_ref(sdk: lakefs_sdk.ApiClient, http: httpx.Client, re
     api = lakefs_sdk.CommitsApi(sdk)
     assert api.get_commit(repo, second).id == second
     assert api.get_commit(repo, second[:12]).id == second
+    # Any unique prefix names a commit, down to one digit, as in lakeFS.
+    others = [c for c in log_ids(sdk, repo, "main") if c != second]
+    unique = next(n for n in range(1, 65) if not any(c.startswith(second[:n]) for c in others))
+    assert api.get_commit(repo, second[:unique]).id == second
     assert api.get_commit(repo, "main").id == second
     assert api.get_commit(repo, "main~1").id == first
     assert api.get_commit(repo, f"{second}^1").id == first

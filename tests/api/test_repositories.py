@@ -51,6 +51,17 @@ def test_create_get_and_delete(server: Server, sdk: lakefs_sdk.ApiClient, http: 
     assert_error(http.get(f"/repositories/{name}/refs/trunk/commits"), 404)
 
 
+def test_delete_read_only_repository_needs_force(
+    http: httpx.Client, read_only_repo: str
+) -> None:
+    url = f"/repositories/{read_only_repo}"
+    assert_error(http.delete(url), 403, "read-only")
+    assert_error(http.delete(url, params={"force": "maybe"}), 400, "force")
+    assert http.get(url).status_code == 200
+    assert http.delete(url, params={"force": "true"}).status_code == 204
+    assert_error(http.get(url), 404)
+
+
 def test_create_flags(server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client) -> None:
     sample = unique("sample")
     assert create(http, sample, server.namespace(sample), sample_data=True).status_code == 201
@@ -79,6 +90,8 @@ def test_create_refusals(server: Server, http: httpx.Client, repo: str) -> None:
     assert_error(create(http, name, server.backend.foreign_namespace(name)), 400)
     assert_error(create(http, name, "no-scheme-at-all"), 400)
     assert_error(create(http, name, server.namespace(repo)), 400, "in use")
+    assert_error(create(http, name, server.namespace(name), storage_id="elsewhere"), 400, "storage_id")
+    assert http.get(f"/repositories/{name}").status_code == 404
     assert_error(create(http, repo, server.namespace(unique())), 409, repo)
     assert_error(create(http, name, server.namespace(name), default_branch="bad branch!"), 400)
     assert_error(http.post("/repositories", content=b"{"), 400)

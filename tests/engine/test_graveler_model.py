@@ -49,6 +49,7 @@ from limnos.graveler.committed import CommittedStore, MergeConflictError
 from limnos.graveler.engine import Change, Graveler, change_kind
 from limnos.graveler.errors import (
     AlreadyExistsError,
+    ConflictError,
     DirtyBranchError,
     ForbiddenError,
     NoChangesError,
@@ -531,7 +532,9 @@ class GravelerMachine(RuleBasedStateMachine):
 
         parent = self.parent_snapshot(target, parent_number)
         if parent is None:
-            self.run(what, operation, ValidationError)
+            # A merge commit with no parent chosen is a conflict for revert (as in lakeFS).
+            no_parent = len(self.commits[target].parents) > 1 and parent_number < 1
+            self.run(what, operation, ConflictError if no_parent else ValidationError)
             return
         merged, conflicts = three_way(
             self.commits[target].snapshot, self.head_snapshot(branch), parent, ""

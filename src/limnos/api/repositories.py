@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from limnos.api.common import (
+    ApiError,
     current_user,
     json_response,
     no_content,
@@ -60,6 +61,9 @@ async def list_repositories(request: Request) -> Response:
 
 async def create_repository(request: Request) -> Response:
     body = await read_json(request, RepositoryCreation)
+    if body.storage_id:
+        # One blockstore per installation, whose id is empty (lakeFS's single-storage setup).
+        raise ApiError(400, f"storage_id {body.storage_id!r} is not a storage of this installation")
     repo = services(request).catalog.create_repository(
         body.name,
         body.storage_namespace,
@@ -77,7 +81,8 @@ async def get_repository(request: Request) -> Response:
 
 
 async def delete_repository(request: Request) -> Response:
-    services(request).graveler.delete_repository(request.path_params["repository"])
+    force = query_bool(request, "force")
+    services(request).graveler.delete_repository(request.path_params["repository"], force=force)
     return no_content()
 
 

@@ -210,9 +210,14 @@ class Graveler:
         """Repositories in name order."""
         return self.refs.list_repositories(start, prefix)
 
-    def delete_repository(self, name: str) -> None:
-        """Delete a repository and all its refs (objects in storage are left alone)."""
+    def delete_repository(self, name: str, *, force: bool = False) -> None:
+        """Delete a repository and all its refs (objects in storage are left alone).
+
+        A read-only repository is deleted only with ``force``, as in lakeFS.
+        """
         repo = self.refs.get_repository(name)
+        if not force:
+            self.check_writable(repo)
         tokens = [t for _, b in self.refs.list_branches(repo) for t in (b.staging_token, *b.sealed_tokens)]
         self.refs.delete_repository(repo)
         for token in tokens:
@@ -248,13 +253,19 @@ class Graveler:
         A ``hidden`` branch is left out of listings unless they ask for hidden ones.
         """
         check_branch_name(name)
-        self._check_writable(repo)
+        self.check_writable(repo)
         source = self.resolve(repo, source_ref)
+        self._check_not_a_commit_id(repo, name)
         if self.refs.find_tag(repo, name) is not None:
             raise AlreadyExistsError(f"a tag named {name!r} already exists")
         if not self.refs.insert_branch(repo, name, Branch(source.commit_id, new_token(), hidden=hidden)):
             raise AlreadyExistsError(f"branch {name!r} already exists")
         return source.commit_id
+
+    def _check_not_a_commit_id(self, repo: Repository, name: str) -> None:
+        # A ref named like a commit would be shadowed by it (ids resolve first), as lakeFS knows.
+        if revparse.is_commit_id(self.refs, repo, name):
+            raise AlreadyExistsError(f"{name!r} is the id of an existing commit")
 
     def get_branch(self, repo: Repository, name: str) -> Branch:
         """The branch named ``name``."""
@@ -268,7 +279,7 @@ class Graveler:
 
     def delete_branch(self, repo: Repository, name: str) -> None:
         """Delete a branch (never the default one) and its staged changes."""
-        self._check_writable(repo)
+        self.check_writable(repo)
         if name == repo.default_branch:
             raise ForbiddenError(f"branch {name!r} is the default branch and cannot be deleted")
         for _ in range(MAX_ATTEMPTS):
@@ -281,8 +292,9 @@ class Graveler:
     def create_tag(self, repo: Repository, name: str, ref: str) -> str:
         """Create tag ``name`` at ``ref``'s commit; returns the commit id."""
         check_tag_name(name)
-        self._check_writable(repo)
+        self.check_writable(repo)
         commit_id = self.resolve(repo, ref).commit_id
+        self._check_not_a_commit_id(repo, name)
         if self.refs.find_branch(repo, name) is not None:
             raise AlreadyExistsError(f"a branch named {name!r} already exists")
         if not self.refs.insert_tag(repo, name, Tag(commit_id, _now())):
@@ -298,7 +310,7 @@ class Graveler:
 
     def delete_tag(self, repo: Repository, name: str) -> None:
         """Delete a tag."""
-        self._check_writable(repo)
+        self.check_writable(repo)
         self.get_tag(repo, name)
         self.refs.delete_tag(repo, name)
 
@@ -381,7 +393,8 @@ class Graveler:
 
     # writes -------------------------------------------------------------------------
 
-    def _check_writable(self, repo: Repository) -> None:
+    def check_writable(self, repo: Repository) -> None:
+        """Raise ForbiddenError if the repository is read-only."""
         if repo.read_only:
             raise ForbiddenError(f"repository {repo.name!r} is read-only")
 
@@ -399,7 +412,7 @@ class Graveler:
         the branch as read earlier by the caller: only the read *after* the write decides,
         so an older record merely costs one more round.
         """
-        self._check_writable(repo)
+        self.check_writable(repo)
         branch = known if known is not None else self.refs.get_branch(repo, branch_name)
         for _ in range(MAX_ATTEMPTS):
             write(branch.staging_token)
@@ -456,6 +469,7 @@ class Graveler:
 
     def delete(self, repo: Repository, branch_name: str, key: str) -> None:
         """Stage the deletion of ``key``; raises NotFoundError when it does not exist."""
+        self.check_writable(repo)  # before the lookup: a read-only repository refuses any delete
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
             raise NotFoundError(f"branch {branch_name!r} not found")
@@ -470,7 +484,7 @@ class Graveler:
 
     def reset_branch(self, repo: Repository, branch_name: str) -> None:
         """Drop every uncommitted change of a branch."""
-        self._check_writable(repo)
+        self.check_writable(repo)
         for _ in range(MAX_ATTEMPTS):
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             fresh = branch.moved(staging_token=new_token(), sealed_tokens=())
@@ -481,13 +495,13 @@ class Graveler:
 
     def reset_key(self, repo: Repository, branch_name: str, key: str) -> None:
         """Drop the uncommitted change of one key."""
-        self._check_writable(repo)
+        self.check_writable(repo)
         branch = self.refs.get_branch(repo, branch_name)
         self.staging.drop_key([branch.staging_token, *branch.sealed_tokens], key)
 
     def reset_prefix(self, repo: Repository, branch_name: str, prefix: str) -> None:
         """Drop the uncommitted changes of every key under ``prefix``."""
-        self._check_writable(repo)
+        self.check_writable(repo)
         branch = self.refs.get_branch(repo, branch_name)
         self.staging.drop_prefix([branch.staging_token, *branch.sealed_tokens], prefix)
 
@@ -497,7 +511,7 @@ class Graveler:
 
     def hard_reset(self, repo: Repository, branch_name: str, ref: str, *, force: bool) -> None:
         """Point a branch at ``ref``'s commit; refused with staged changes unless ``force``."""
-        self._check_writable(repo)
+        self.check_writable(repo)
         target = self.resolve(repo, ref).commit_id
         for _ in range(MAX_ATTEMPTS):
             branch, raw = self.refs.get_branch_record(repo, branch_name)
@@ -534,7 +548,7 @@ class Graveler:
         are applied to the head tree, and the branch moves by compare-and-set. A commit
         racing another retries on top of it.
         """
-        self._check_writable(repo)
+        self.check_writable(repo)
         ns = repo.storage_namespace
         for _ in range(MAX_ATTEMPTS):
             branch, raw = self.refs.get_branch_record(repo, branch_name)
@@ -603,7 +617,7 @@ class Graveler:
         tree and tries again). With ``require_clean`` a branch with staged changes is
         refused (DirtyBranchError).
         """
-        self._check_writable(repo)
+        self.check_writable(repo)
         for _ in range(MAX_ATTEMPTS):
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             if branch.commit_id != expected_head:

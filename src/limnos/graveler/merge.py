@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
-from limnos.graveler.errors import DirtyBranchError, TooManyRequestsError, ValidationError
+from limnos.graveler.errors import (
+    ConflictError,
+    DirtyBranchError,
+    GravelerError,
+    TooManyRequestsError,
+    ValidationError,
+)
 from limnos.graveler.model import Commit, Repository
 
 STRATEGIES = ("", "dest-wins", "source-wins")
+# Metadata keys a cherry-picked commit records about its origin (lakeFS's names).
+CHERRY_PICK_ORIGIN = "cherry-pick-origin"
+CHERRY_PICK_COMMITTER = "cherry-pick-committer"
 
 
 def _check_strategy(strategy: str) -> None:
@@ -77,10 +86,21 @@ def merge(
     return _until_landed(dest_branch, attempt)
 
 
-def _parent_tree(g: Graveler, repo: Repository, commit: Commit, parent_number: int, ref: str) -> str:
-    """The tree of the chosen parent (the empty tree for a root commit)."""
+def _parent_tree(
+    g: Graveler,
+    repo: Repository,
+    commit: Commit,
+    parent_number: int,
+    ref: str,
+    no_parent_chosen: type[GravelerError],
+) -> str:
+    """The tree of the chosen parent (the empty tree for a root commit).
+
+    A merge commit needs ``parent_number``; without it ``no_parent_chosen`` is raised
+    (lakeFS answers 409 for a revert and 400 for a cherry-pick).
+    """
     if len(commit.parents) > 1 and parent_number < 1:
-        raise ValidationError(f"commit {ref!r} is a merge commit: choose a parent_number")
+        raise no_parent_chosen(f"commit {ref!r} is a merge commit: choose a parent_number")
     if parent_number > max(1, len(commit.parents)):
         raise ValidationError(f"commit {ref!r} has no parent {parent_number}")
     if not commit.parents:
@@ -103,7 +123,7 @@ def revert(
     """Commit the inverse of ``ref``'s changes on top of a branch."""
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
-    parent_tree = _parent_tree(g, repo, commit, parent_number, ref)
+    parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ConflictError)
 
     def attempt() -> str | None:
         head = _clean_head(g, repo, branch_name)
@@ -136,12 +156,17 @@ def cherry_pick(
     """Apply ``ref``'s changes on top of a branch as a new commit.
 
     The commit keeps ``ref``'s message and metadata unless ``message`` / ``metadata``
-    replace them.
+    replace them, and records where it came from, as lakeFS does: ``cherry-pick-origin``
+    (the picked commit's id) and ``cherry-pick-committer`` (its committer).
     """
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
-    parent_tree = _parent_tree(g, repo, commit, parent_number, ref)
-    base_metadata = commit.metadata_dict if metadata is None else metadata
+    parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ValidationError)
+    base_metadata = {
+        **(commit.metadata_dict if metadata is None else metadata),
+        CHERRY_PICK_ORIGIN: target,
+        CHERRY_PICK_COMMITTER: commit.committer,
+    }
 
     def attempt() -> str | None:
         head = _clean_head(g, repo, branch_name)

@@ -13,7 +13,8 @@ from limnos.graveler.errors import NotFoundError, ValidationError
 from limnos.graveler.model import Branch, Repository
 from limnos.graveler.refs import RefStore
 
-_HEX = re.compile(r"^[0-9a-f]{6,64}$")
+# Any unique prefix of a commit id names it, down to one digit, as in lakeFS.
+_HEX = re.compile(r"^[0-9a-f]{1,64}$")
 _MODIFIER = re.compile(r"([~^])(\d*)")
 
 
@@ -80,7 +81,7 @@ def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
     exactly like an existing commit id is shadowed by it).
     """
     parsed = parse(ref)
-    if len(parsed.base) == 64 and _HEX.match(parsed.base) and refs.find_commit(repo, parsed.base):
+    if is_commit_id(refs, repo, parsed.base):
         resolved = ResolvedRef(parsed.base)
         if not parsed.modifiers:
             return resolved
@@ -97,6 +98,11 @@ def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
     if not parsed.modifiers:
         return resolved
     return _apply_modifiers(refs, repo, resolved.commit_id, parsed, ref)
+
+
+def is_commit_id(refs: RefStore, repo: Repository, name: str) -> bool:
+    """Whether ``name`` is the full id of an existing commit."""
+    return len(name) == 64 and _HEX.match(name) is not None and refs.find_commit(repo, name) is not None
 
 
 def _apply_modifiers(
