@@ -666,6 +666,7 @@ def test_read_only_repository_needs_force(
     assert get(http, name, "f").content == b"x"
 
     assert http.delete(upload_url(name), params={"path": "f"}).status_code == 403
+    assert http.delete(upload_url(name), params={"path": "missing"}).status_code == 403
     bulk = http.post(upload_url(name) + "/delete", json={"paths": ["f", "missing"]})
     assert bulk.status_code == 200
     assert [(e["path"], e["status_code"]) for e in bulk.json()["errors"]] == [("f", 403), ("missing", 403)]

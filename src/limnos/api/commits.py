@@ -20,6 +20,7 @@ from limnos.api.common import (
     page_amount,
     paginated,
     query_bool,
+    query_params,
     query_str,
     read_json,
     repository,
@@ -230,8 +231,8 @@ async def log_commits(request: Request) -> Response:
     query = LogQuery(
         after=resolve_ref(request, repo, after).commit_id if after else "",
         amount=page_amount(request),
-        objects=tuple(p for p in request.query_params.getlist("objects") if p),
-        prefixes=tuple(p for p in request.query_params.getlist("prefixes") if p),
+        objects=tuple(p for p in query_params(request).getlist("objects") if p),
+        prefixes=tuple(p for p in query_params(request).getlist("prefixes") if p),
         limit=query_bool(request, "limit"),
         first_parent=query_bool(request, "first_parent"),
         since=_parse_since(query_str(request, "since")),

@@ -15,6 +15,8 @@ from starlette.routing import Route
 from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.api.common import (
     ApiError,
+    header_text,
+    header_value,
     json_response,
     no_content,
     page_amount,
@@ -151,9 +153,9 @@ def _user_metadata_headers(request: Request) -> dict[str, str]:
     for name, value in request.headers.items():
         # Header names arrive lower-cased; the first of repeated headers wins, as in lakeFS.
         if name.startswith(_META_PREFIX):
-            metadata.setdefault(name[len(_META_PREFIX) :], value)
+            metadata.setdefault(name[len(_META_PREFIX) :], header_text(value))
         elif name.startswith(_INTERNAL_PREFIX):
-            metadata.setdefault(_INTERNAL_KEY_PREFIX + name[len(_INTERNAL_PREFIX) :], value)
+            metadata.setdefault(_INTERNAL_KEY_PREFIX + name[len(_INTERNAL_PREFIX) :], header_text(value))
     return metadata
 
 
@@ -214,27 +216,32 @@ def _object_headers(entry: Entry) -> dict[str, str]:
     }
 
 
-def _open(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> Iterator[bytes]:
+def _open(
+    catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int
+) -> Iterator[bytes]:
     try:
         return catalog.open(repo, entry, start, end)
     except ObjectNotFoundError:
-        raise _missing(entry) from None
+        raise _missing(path) from None
 
 
-def _read_cached(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> bytes | None:
+def _read_cached(
+    catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int
+) -> bytes | None:
     try:
         return catalog.read_cached(repo, entry, start, end)
     except ObjectNotFoundError:
-        raise _missing(entry) from None
+        raise _missing(path) from None
 
 
-def _missing(entry: Entry) -> ApiError:
-    # The entry exists but its bytes are gone from storage: lakeFS answers 410.
-    return ApiError(410, f"the data of object at {entry.address!r} is missing from storage")
+def _missing(path: str) -> ApiError:
+    # The entry exists but its bytes are gone from storage: lakeFS answers 410. The message
+    # names the object's path, which the client knows, not its internal address.
+    return ApiError(410, f"the data of object {path!r} is missing from storage")
 
 
-def _read_small(catalog: Catalog, repo: Repository, entry: Entry, start: int, end: int) -> bytes:
-    return b"".join(_open(catalog, repo, entry, start, end))
+def _read_small(catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int) -> bytes:
+    return b"".join(_open(catalog, repo, path, entry, start, end))
 
 
 # reads ---------------------------------------------------------------------------------
@@ -254,7 +261,7 @@ async def get_object(request: Request) -> Response:
         if if_none_match is not None and _etag_matches(if_none_match, entry):
             return Response(status_code=304, headers=headers)
         _check_no_presign(request)
-    headers["Content-Type"] = entry.content_type
+    headers["Content-Type"] = header_value(entry.content_type)
     status = 200
     first, last = 0, entry.size - 1
     range_header = request.headers.get("range")
@@ -281,11 +288,11 @@ async def get_object(request: Request) -> Response:
     if length <= CHUNK_SIZE:
         # A small object is read whole: at once when its bytes are in memory, otherwise in
         # one trip to a worker thread.
-        data = _read_cached(svc.catalog, repo, entry, first, last + 1)
+        data = _read_cached(svc.catalog, repo, path, entry, first, last + 1)
         if data is None:
-            data = await run_blocking(_read_small, svc.catalog, repo, entry, first, last + 1)
+            data = await run_blocking(_read_small, svc.catalog, repo, path, entry, first, last + 1)
         return Response(data, status_code=status, headers=headers)
-    chunks = await run_blocking(_open, svc.catalog, repo, entry, first, last + 1)
+    chunks = await run_blocking(_open, svc.catalog, repo, path, entry, first, last + 1)
     return StreamingResponse(chunks, status_code=status, headers=headers)
 
 
@@ -368,6 +375,8 @@ async def upload_object(request: Request) -> Response:
         else:
             await receive_raw(request, sink)
             content_type = request_type
+        # Stored as the text the client sent: UTF-8 bytes, not Starlette's Latin-1 reading.
+        content_type = header_text(content_type)
     except ClientDisconnect:
         await sink.abort()
         raise ApiError(400, "the client disconnected before the body was complete") from None
@@ -455,6 +464,7 @@ async def delete_object(request: Request) -> Response:
     branch_name, branch_ref = _branch(request, repo)
     path = _object_path(request)
     query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
+    svc.graveler.check_writable(repo)  # refused even for a missing path, as in lakeFS
     if svc.catalog.find(repo, branch_ref, path) is None:
         # The contract: deleting a missing object succeeds (and stages nothing).
         return no_content()
@@ -522,7 +532,11 @@ async def copy_object(request: Request) -> Response:
     repo = writable(repo, body.force)
     src_ref = resolve_ref(request, repo, body.src_ref or branch_name)
     # Copying may move bytes through this process (some stores cannot copy server-side).
-    entry = await run_blocking(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)
+    try:
+        entry = await run_blocking(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)
+    except ObjectNotFoundError:
+        # The source entry exists but its bytes are gone: 410, as getObject answers.
+        raise _missing(body.src_path) from None
     return json_response(object_stats(repo, dest_path, entry), 201)
 
 
