@@ -3,27 +3,36 @@
 from __future__ import annotations
 
 from limnos.api.services import build
-from limnos.auth import AlreadyExistsError
-from limnos.config import Config
+from limnos.auth import AlreadyExistsError, AuthError
+from limnos.config import Config, ConfigError
 from limnos.graveler.errors import GravelerError, NotFoundError
 
 QUICKSTART_REPOSITORY = "quickstart"
 
 
-def bootstrap(config: Config) -> None:
-    """Create the admin named by ``installation.*`` and, for quickstart, the sample repository."""
-    services = build(config)
+def bootstrap(config: Config) -> bool:
+    """Create the admin named by ``installation.*`` and, for quickstart, the sample repository.
+
+    Returns whether the ``installation.*`` credentials log in (they may not, when the
+    data directory was set up earlier with others). Storage that cannot be opened or
+    created, and unusable credentials, raise ConfigError.
+    """
+    try:
+        services = build(config)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        raise ConfigError(f"cannot use the data directory{where}: {err.strerror or err}") from None
     try:
         user = config["installation.user_name"]
+        key = config["installation.access_key_id"]
+        secret = config["installation.secret_access_key"]
         if user and not services.auth.is_setup_done():
             try:
-                services.auth.setup(
-                    user,
-                    config["installation.access_key_id"] or None,
-                    config["installation.secret_access_key"] or None,
-                )
+                services.auth.setup(user, key, secret)
             except AlreadyExistsError:
                 pass  # another process set it up first
+            except ValueError as err:
+                raise ConfigError(f"configuration keys installation.*: {err}") from None
         if config.quickstart:
             try:
                 services.graveler.get_repository(QUICKSTART_REPOSITORY)
@@ -39,5 +48,12 @@ def bootstrap(config: Config) -> None:
                 except GravelerError:
                     # Another server starting beside this one created it first.
                     services.graveler.get_repository(QUICKSTART_REPOSITORY)
+        if not user:
+            return False
+        try:
+            services.auth.authenticate(key, secret)
+        except AuthError:
+            return False
+        return True
     finally:
         services.close()

@@ -144,11 +144,38 @@ class Config:
 
     def listen(self) -> tuple[str, int]:
         """(host, port) of ``listen_address``."""
-        address = self.values["listen_address"]
-        host, sep, port = address.rpartition(":")
-        if not sep or not port.isdigit():
-            raise ConfigError(f"configuration key listen_address: expected host:port, got {address!r}")
-        return host or "0.0.0.0", int(port)
+        return parse_listen_address(self.values["listen_address"])
+
+    def log_level(self) -> str:
+        """``logging.level`` as the server's logger names it."""
+        return LOG_LEVELS[self.values["logging.level"].strip().upper()]
+
+
+# lakeFS's logging levels and the nearest of the HTTP server's (which has no "none").
+LOG_LEVELS = {
+    "TRACE": "trace",
+    "DEBUG": "debug",
+    "INFO": "info",
+    "WARN": "warning",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "FATAL": "critical",
+    "PANIC": "critical",
+    "NONE": "critical",
+}
+
+
+def parse_listen_address(address: str) -> tuple[str, int]:
+    """(host, port) of a ``host:port`` address; the host may be empty (every interface)
+    or a bracketed IPv6 address, as Go's listeners take them."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"configuration key listen_address: expected host:port, got {address!r}")
+    if not 0 <= int(port) <= 65535:
+        raise ConfigError(f"configuration key listen_address: port {port} is not between 0 and 65535")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host or "0.0.0.0", int(port)
 
 
 def load(
@@ -162,9 +189,11 @@ def load(
     raw: dict[str, Any] = {}
     if path is not None:
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
             raise ConfigError(f"configuration file {path}: {err.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
         try:
             tree = yaml.safe_load(text) or {}
         except yaml.YAMLError as err:
@@ -179,7 +208,8 @@ def load(
             raw[key] = env[_env_name(key)]
     values: dict[str, Any] = {}
     for key, (kind, default) in KEYS.items():
-        values[key] = _coerce(key, kind, raw[key]) if key in raw else default
+        # A key left empty in YAML (null) is a key not set.
+        values[key] = _coerce(key, kind, raw[key]) if raw.get(key) is not None else default
     if quickstart:
         _apply_quickstart(values, raw)
     _validate(values)
@@ -227,3 +257,20 @@ def _validate(values: dict[str, Any]) -> None:
         )
     if values["workers"] < 0:
         raise ConfigError("configuration key workers: must be 0 (one per core) or more")
+    parse_listen_address(values["listen_address"])
+    if values["logging.level"].strip().upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"configuration key logging.level: unknown level {values['logging.level']!r} "
+            f"(use one of {', '.join(LOG_LEVELS)})"
+        )
+    keys = ("installation.access_key_id", "installation.secret_access_key")
+    if values["installation.user_name"]:
+        for key in keys:
+            if not values[key]:
+                # Keys generated here would be shown to nobody, and nobody could log in.
+                raise ConfigError(f"configuration key {key} is required with installation.user_name")
+    elif any(values[key] for key in keys):
+        raise ConfigError(
+            "configuration key installation.user_name is required with installation.access_key_id "
+            "and installation.secret_access_key"
+        )

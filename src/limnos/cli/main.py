@@ -74,13 +74,24 @@ def _run(config: Config, workers: int | None) -> int:
     from limnos.bootstrap import bootstrap
     from limnos.cli.serve import reserve, run_server, serve
 
-    bootstrap(config)
+    host, port = config.listen()
+    # The address is taken before anything is written: a start that cannot serve leaves
+    # no admin and no repository behind.
+    try:
+        sock = reserve(host, port)
+    except OSError as err:
+        print(f"limnos: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 1
+    try:
+        quickstart_login = bootstrap(config)
+    except BaseException:
+        sock.close()
+        raise
     count = workers if workers is not None else config["workers"]
     if count <= 0:
         count = os.cpu_count() or 1
     if config["blockstore.type"] == "mem":
         count = 1  # objects of the mem blockstore live in one process
-    host, port = config.listen()
     os.environ[CONFIG_ENV] = msgspec.json.encode(
         {"values": config.values, "quickstart": config.quickstart}
     ).decode()
@@ -89,17 +100,12 @@ def _run(config: Config, workers: int | None) -> int:
         factory=True,
         host=host,
         port=port,
-        log_level=config["logging.level"].lower(),
+        log_level=config.log_level(),
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=5,
     )
-    try:
-        sock = reserve(host, port)
-    except OSError as err:
-        print(f"limnos: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
-        return 1
-    _banner(config, host, port)
+    _banner(config, host, port, quickstart_login)
     sock.listen(server_config.backlog)
     if count > 1:
         serve(server_config, sock, count)
@@ -108,16 +114,24 @@ def _run(config: Config, workers: int | None) -> int:
     return 0
 
 
-def _banner(config: Config, host: str, port: int) -> None:
+def _banner(config: Config, host: str, port: int, quickstart_login: bool) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
     lines = [f"Limnos {__version__} is listening on http://{shown}:{port}/api/v1"]
     if config.quickstart:
         lines += [
-            f"Quickstart: SQLite metadata and local storage under {config.data_dir()}",
-            f"  access_key_id:     {config['installation.access_key_id']}",
-            f"  secret_access_key: {config['installation.secret_access_key']}",
-            "  sample repository: quickstart (branch main)",
+            f"Quickstart: SQLite metadata in {config['database.local.path']}, "
+            f"objects in {config['blockstore.local.path']}",
         ]
+        if quickstart_login:
+            lines += [
+                f"  access_key_id:     {config['installation.access_key_id']}",
+                f"  secret_access_key: {config['installation.secret_access_key']}",
+            ]
+        else:
+            lines += ["  this installation was set up with other credentials: log in with those"]
+        lines += ["  sample repository: quickstart (branch main)"]
     print("\n".join(lines), flush=True)
 
 
