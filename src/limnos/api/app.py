@@ -11,7 +11,7 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from limnos import config as config_module
 from limnos.api import (
@@ -79,7 +79,26 @@ async def _not_found(request: Request, err: Exception) -> Response:
 
 
 async def _method_not_allowed(request: Request, err: Exception) -> Response:
-    return error_response(405, f"method {request.method} not allowed on {request.url.path}")
+    response = error_response(405, f"method {request.method} not allowed on {request.url.path}")
+    # HTTP requires a 405 to name the methods the path takes; each route of that path
+    # knows only its own.
+    # Routing starts again from the top: the scope here is the one inside the API mount.
+    top = {**request.scope, "root_path": ""}
+    response.headers["Allow"] = ", ".join(sorted(_allowed_methods(request.app.routes, top)))
+    return response
+
+
+def _allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> set[str]:
+    allowed: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            allowed |= _allowed_methods(route.routes, {**scope, **child})
+        elif isinstance(route, Route) and route.methods:
+            allowed |= route.methods
+    return allowed
 
 
 def api_routes() -> list[BaseRoute]:

@@ -6,9 +6,11 @@ import base64
 import binascii
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import msgspec
 
+from limnos.api.common import may_hold_non_ascii
 from limnos.api.services import Services
 from limnos.auth import AuthError, User
 
@@ -25,17 +27,32 @@ PUBLIC = {
 }
 
 
-def _unauthorized(message: str) -> tuple[dict[str, Any], bytes]:
+def _error(status: int, message: str) -> tuple[dict[str, Any], bytes]:
     body = msgspec.json.encode({"message": message})
     start = {
         "type": "http.response.start",
-        "status": 401,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ],
     }
     return start, body
+
+
+# HEAD is answered wherever GET is, with the same need for credentials.
+_PUBLIC_METHOD = {"HEAD": "GET"}
+
+
+def _is_utf8_path(raw_path: bytes | None) -> bool:
+    """Whether the percent-decoded request path is UTF-8 (cheap for ASCII-only names)."""
+    if raw_path is None or not may_hold_non_ascii(raw_path):
+        return True
+    try:
+        unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class AuthMiddleware:
@@ -53,15 +70,20 @@ class AuthMiddleware:
         path: str = scope["path"]
         if path.startswith(PREFIX):
             route = path[len(PREFIX) :].rstrip("/") or "/"
-            if (scope["method"], route) not in PUBLIC:
+            refusal: tuple[dict[str, Any], bytes] | None = None
+            if not _is_utf8_path(scope.get("raw_path")):
+                # The server decodes with U+FFFD for bad bytes: distinct names would collide.
+                refusal = _error(400, "the request path is not valid UTF-8")
+            elif (_PUBLIC_METHOD.get(scope["method"], scope["method"]), route) not in PUBLIC:
                 try:
-                    user = self._authenticate(scope)
+                    scope.setdefault("state", {})["user"] = self._authenticate(scope)
                 except AuthError as err:
-                    start, body = _unauthorized(str(err))
-                    await send(start)
-                    await send({"type": "http.response.body", "body": body})
-                    return
-                scope.setdefault("state", {})["user"] = user
+                    refusal = _error(401, str(err))
+            if refusal is not None:
+                start, body = refusal
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
         await self.app(scope, receive, send)
 
     def _authenticate(self, scope: dict[str, Any]) -> User:

@@ -8,8 +8,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from limnos.api.auth_middleware import LOGIN_COOKIE
-from limnos.api.common import ApiError, current_user, json_response, no_content, read_json, services
+from limnos.api.common import ApiError, current_user, json_response, read_json, services
 from limnos.auth import AlreadyExistsError, User
+from limnos.config import parse_duration
 
 
 class AccessKey(msgspec.Struct):
@@ -78,18 +79,35 @@ async def setup(request: Request) -> Response:
     )
 
 
+class CommPrefsBody(msgspec.Struct, forbid_unknown_fields=False):
+    featureUpdates: bool  # noqa: N815 - the contract's field names
+    securityUpdates: bool  # noqa: N815
+    email: str | None = None
+    firstName: str | None = None  # noqa: N815
+    lastName: str | None = None  # noqa: N815
+    companyName: str | None = None  # noqa: N815
+
+
 async def setup_comm_prefs(request: Request) -> Response:
-    await request.body()
-    return no_content()
+    """setupCommPrefs: validated and acknowledged; Limnos sends no mail, so nothing is kept."""
+    await read_json(request, CommPrefsBody)
+    return Response(status_code=200)
+
+
+async def get_auth_capabilities(request: Request) -> Response:
+    """getAuthCapabilities: no invitations or password resets (keys, not passwords, sign in)."""
+    return json_response({"invite_user": False, "forgot_password": False})
 
 
 async def login(request: Request) -> Response:
     body = await read_json(request, LoginBody)
-    auth = services(request).auth
-    user = auth.authenticate(body.access_key_id, body.secret_access_key)
-    token, expires = auth.issue_token(user.username)
+    svc = services(request)
+    user = svc.auth.authenticate(body.access_key_id, body.secret_access_key)
+    lifetime = int(parse_duration("auth.login_duration", svc.config["auth.login_duration"]))
+    token, expires = svc.auth.issue_token(user.username, lifetime)
     response = json_response({"token": token, "token_expiration": expires})
-    response.set_cookie(LOGIN_COOKIE, token, expires=expires, httponly=True, samesite="lax", path="/")
+    # The cookie lives as long as its token (max_age counts seconds from now).
+    response.set_cookie(LOGIN_COOKIE, token, max_age=lifetime, httponly=True, samesite="lax", path="/")
     return response
 
 
@@ -102,5 +120,6 @@ routes = [
     Route("/setup_lakefs", setup, methods=["POST"]),
     Route("/setup_comm_prefs", setup_comm_prefs, methods=["POST"]),
     Route("/auth/login", login, methods=["POST"]),
+    Route("/auth/capabilities", get_auth_capabilities, methods=["GET"]),
     Route("/user", get_current_user, methods=["GET"]),
 ]

@@ -61,6 +61,8 @@ from limnos.kv.store import MUST_NOT_EXIST, KVStore
 PARTITION = "auth"
 SETUP_STALE_SECONDS = 60
 """A ``pending`` setup older than this is presumed crashed and may be taken over."""
+# What a failed sign-in is told, whatever failed.
+AUTHENTICATION_FAILED = "error authenticating request"
 
 _SETUP_KEY = b"setup"
 _USER_PREFIX = b"user/"
@@ -406,9 +408,11 @@ class AuthService:
             user, expected = self.lookup_secret(access_key_id)
         except AuthError:
             hmac.compare_digest(_DUMMY_SECRET, given)
-            raise
+            # One answer for an unknown key and a wrong secret (lakeFS's words): telling
+            # them apart would tell a stranger which access keys exist.
+            raise AuthError(AUTHENTICATION_FAILED) from None
         if not hmac.compare_digest(_as_bytes(expected), given):
-            raise AuthError("invalid secret access key")
+            raise AuthError(AUTHENTICATION_FAILED)
         return user
 
     def issue_token(self, username: str, ttl_seconds: int = 7 * 24 * 3600) -> tuple[str, int]:

@@ -6,15 +6,16 @@ import re
 
 from limnos.graveler.errors import ValidationError
 
-REPOSITORY_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
-# Branch names: letters, digits, '_' and '-', not starting with '-' (as lakeFS).
-BRANCH_NAME = re.compile(r"^\w[-\w]*$")
+REPOSITORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
+# Branch names: ASCII letters, digits, '_' and '-', not starting with '-' (as lakeFS, whose
+# \w is ASCII only). Names are matched whole: '$' would let a trailing newline through.
+BRANCH_NAME = re.compile(r"\w[-\w]*", re.ASCII)
 _TAG_FORBIDDEN = re.compile(r"[\x00-\x20~^:?*\[\\]|\.\.|@\{|//")
 
 
 def check_repository_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid repository name."""
-    if not REPOSITORY_NAME.match(name):
+    if not REPOSITORY_NAME.fullmatch(name):
         raise ValidationError(
             f"repository name {name!r} is invalid: use 3-63 lowercase letters, digits "
             "and '-', starting with a letter or digit"
@@ -23,7 +24,7 @@ def check_repository_name(name: str) -> None:
 
 def check_branch_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid branch name."""
-    if not BRANCH_NAME.match(name):
+    if not BRANCH_NAME.fullmatch(name):
         raise ValidationError(
             f"branch name {name!r} is invalid: use letters, digits, '_' and '-', not starting with '-'"
         )

@@ -14,7 +14,7 @@ from limnos.graveler.model import Branch, Repository
 from limnos.graveler.refs import RefStore
 
 # Any unique prefix of a commit id names it, down to one digit, as in lakeFS.
-_HEX = re.compile(r"^[0-9a-f]{1,64}$")
+_HEX = re.compile(r"[0-9a-f]{1,64}")
 _MODIFIER = re.compile(r"([~^])(\d*)")
 
 
@@ -102,7 +102,7 @@ def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
 
 def is_commit_id(refs: RefStore, repo: Repository, name: str) -> bool:
     """Whether ``name`` is the full id of an existing commit."""
-    return len(name) == 64 and _HEX.match(name) is not None and refs.find_commit(repo, name) is not None
+    return len(name) == 64 and _HEX.fullmatch(name) is not None and refs.find_commit(repo, name) is not None
 
 
 def _apply_modifiers(
@@ -114,7 +114,7 @@ def _apply_modifiers(
 
 
 def _resolve_commit_id(refs: RefStore, repo: Repository, base: str) -> str:
-    if not _HEX.match(base):
+    if not _HEX.fullmatch(base):
         raise NotFoundError(f"ref {base!r} not found")
     if len(base) == 64:
         if refs.find_commit(repo, base) is None:
