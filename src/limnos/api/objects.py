@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from python_multipart.multipart import parse_options_header
@@ -70,8 +71,13 @@ _INLINE_TYPES = frozenset(
         "video/mp4",
         "video/webm",
         "audio/mpeg",
+        "audio/wav",
+        "audio/webm",
     }
 )
+# Characters the ASCII filename of a Content-Disposition keeps as they are: printable
+# ASCII but space, quotes and backslash, at which the generated clients' parsing stops.
+_FILENAME_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set("\"'\\")
 
 
 class PathList(msgspec.Struct):
@@ -240,6 +246,26 @@ def _missing(path: str) -> ApiError:
     return ApiError(410, f"the data of object {path!r} is missing from storage")
 
 
+def content_disposition(disposition: str, path: str) -> str:
+    """A Content-Disposition value naming the object's base name (RFC 6266).
+
+    lakeFS sends the bare disposition, but the legacy generated client ``lakefs-client``
+    reads a downloaded object's Content-Disposition with a regular expression that needs
+    ``filename=``, and its getObject fails on a bare one. ``filename`` is the base
+    name in plain ASCII (other characters become ``_``; a name of dots alone, which a
+    client would take for a directory, becomes ``download``); when that is not the name
+    itself, ``filename*`` gives it exactly, in UTF-8.
+    """
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if not name.strip("."):
+        return f'{disposition}; filename="download"'
+    fallback = "".join(c if c in _FILENAME_CHARS else "_" for c in name)
+    value = f'{disposition}; filename="{fallback}"'
+    if fallback != name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
+
+
 def _read_small(catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int) -> bytes:
     return b"".join(_open(catalog, repo, path, entry, start, end))
 
@@ -279,7 +305,7 @@ async def get_object(request: Request) -> Response:
     disposition = "inline" if entry.content_type in _INLINE_TYPES else "attachment"
     headers.update(
         {
-            "Content-Disposition": disposition,
+            "Content-Disposition": content_disposition(disposition, path),
             "X-Content-Type-Options": "nosniff",
             "X-Frame-Options": "SAMEORIGIN",
             "Content-Security-Policy": "default-src 'none'",
