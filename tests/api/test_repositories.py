@@ -276,7 +276,9 @@ def test_configuration_answers(server: Server, sdk: lakefs_sdk.ApiClient, client
     storage = lakefs_sdk.InternalApi(sdk).get_storage_config()
     assert storage.blockstore_namespace_example.startswith(f"{server.backend.blockstore_type}://")
     version = lakefs_sdk.InternalApi(sdk).get_lake_fs_version()
-    assert version.version
+    # A lakeFS release number, which clients compare; Limnos's own version in the context.
+    assert tuple(int(part) for part in version.version.split(".")) >= (1, 3, 1)
+    assert version.version_context.startswith("limnos ")
     assert client.version
     assert client.storage_config.blockstore_type == server.backend.blockstore_type
 

@@ -39,9 +39,20 @@ def storage_config(request: Request) -> dict[str, Any]:
     }
 
 
+# The lakeFS release whose API Limnos answers as (the oldest lakefs-sdk line its tests
+# take). Clients compare ``version`` with lakeFS releases to know what the server can do
+# (lakefs-spec's touch() wants 1.3.1 or later), so it must be a lakeFS number; Limnos's
+# own version goes in ``version_context``.
+LAKEFS_API_VERSION = "1.50.0"
+
+
 def version_config() -> dict[str, Any]:
     """The contract's VersionConfig."""
-    return {"version": __version__, "version_context": "limnos", "upgrade_recommended": False}
+    return {
+        "version": LAKEFS_API_VERSION,
+        "version_context": f"limnos {__version__}",
+        "upgrade_recommended": False,
+    }
 
 
 async def health_check(request: Request) -> Response:
