@@ -96,10 +96,18 @@ class BalancedServer(uvicorn.Server):
         self._table.publish(self._index, len(self.server_state.connections))
 
     def _protocol(self) -> asyncio.Protocol:
-        # What uvicorn's own listener would build for a new connection.
+        # What uvicorn's own listener would build for a new connection, writing through a
+        # transport that sends a response's head and body together.
         protocol: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
             config=self.config, server_state=self.server_state, app_state=self.lifespan.state
         )
+        made = protocol.connection_made
+        loop = asyncio.get_running_loop()
+
+        def connection_made(transport: asyncio.BaseTransport) -> None:
+            made(CoalescingTransport(transport, loop))  # type: ignore[arg-type]
+
+        protocol.connection_made = connection_made  # type: ignore[method-assign]
         return protocol
 
     async def _heartbeat(self) -> None:
@@ -127,3 +135,64 @@ class BalancedServer(uvicorn.Server):
             except OSError as err:
                 logger.warning("setting up a connection failed: %s", err)
                 conn.close()
+
+
+#: Pending bytes beyond which a write goes out at once rather than at the end of the turn.
+_COALESCE_LIMIT = 64 * 1024
+
+
+class CoalescingTransport:
+    """A transport whose writes made in one turn of the event loop leave in one send.
+
+    The HTTP server writes a response's head when the application starts it and its body
+    right after, two sends and two TCP segments for a small response. On loopback and
+    small machines a send costs as much as a good part of a request (it also runs the
+    receiving side's TCP), so the writes of one turn are joined and sent at its end.
+    Everything else is the wrapped transport's.
+    """
+
+    def __init__(self, transport: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= _COALESCE_LIMIT:
+            self._flush()
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return int(self._transport.get_write_buffer_size()) + self._pending_size
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._pending_size = 0
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
