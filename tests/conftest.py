@@ -296,8 +296,25 @@ def sdk(server: Server) -> Iterator[lakefs_sdk.ApiClient]:
 
 @pytest.fixture()
 def http(server: Server) -> Iterator[httpx.Client]:
+    """The admin's plain HTTP client; any 5xx answer fails the test (bad input is a 4xx)."""
+
+    def no_server_error(response: httpx.Response) -> None:
+        request = response.request
+        assert response.status_code < 500, f"{request.method} {request.url} answered {response.status_code}"
+
     with server.http() as client:
+        client.event_hooks["response"].append(no_server_error)
         yield client
+
+
+def objects_url(repo: str, ref: str = "main") -> str:
+    """Where the objects of ``ref`` are read."""
+    return f"/repositories/{repo}/refs/{ref}/objects"
+
+
+def upload_url(repo: str, branch: str = "main") -> str:
+    """Where the objects of ``branch`` are written."""
+    return f"/repositories/{repo}/branches/{branch}/objects"
 
 
 @pytest.fixture()

@@ -13,30 +13,9 @@ import httpx
 import lakefs
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
+from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, objects_url, upload_url
 from lakefs.exceptions import NotFoundException, ObjectExistsException
 from lakefs_sdk.exceptions import ApiException
-
-
-@pytest.fixture()
-def http(server: Server) -> Iterator[httpx.Client]:
-    """The plain HTTP client of conftest, failing the test on any 5xx answer."""
-
-    def no_server_error(response: httpx.Response) -> None:
-        request = response.request
-        assert response.status_code < 500, f"{request.method} {request.url} answered {response.status_code}"
-
-    with server.http() as client:
-        client.event_hooks["response"].append(no_server_error)
-        yield client
-
-
-def objects_url(repo: str, ref: str = "main") -> str:
-    return f"/repositories/{repo}/refs/{ref}/objects"
-
-
-def upload_url(repo: str, branch: str = "main") -> str:
-    return f"/repositories/{repo}/branches/{branch}/objects"
 
 
 def wrapper_branch(server: Server, repo: str, branch: str = "main") -> lakefs.Branch:

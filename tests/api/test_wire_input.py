@@ -3,32 +3,8 @@ and objects whose bytes vanished from storage."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
-from conftest import Server, assert_error
-
-
-@pytest.fixture()
-def http(server: Server) -> Iterator[httpx.Client]:
-    """The plain HTTP client of conftest, failing the test on any 5xx answer."""
-
-    def no_server_error(response: httpx.Response) -> None:
-        request = response.request
-        assert response.status_code < 500, f"{request.method} {request.url} answered {response.status_code}"
-
-    with server.http() as client:
-        client.event_hooks["response"].append(no_server_error)
-        yield client
-
-
-def objects_url(repo: str, ref: str = "main") -> str:
-    return f"/repositories/{repo}/refs/{ref}/objects"
-
-
-def upload_url(repo: str, branch: str = "main") -> str:
-    return f"/repositories/{repo}/branches/{branch}/objects"
+from conftest import Server, assert_error, objects_url, upload_url
 
 
 def put(http: httpx.Client, repo: str, path: str, data: bytes = b"data", **headers: str | bytes) -> dict:
