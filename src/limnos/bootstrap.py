@@ -13,9 +13,9 @@ QUICKSTART_REPOSITORY = "quickstart"
 def bootstrap(config: Config) -> bool:
     """Create the admin named by ``installation.*`` and, for quickstart, the sample repository.
 
-    Returns whether the ``installation.*`` credentials log in (they may not, when the
-    data directory was set up earlier with others). Storage that cannot be opened or
-    created, and unusable credentials, raise ConfigError.
+    For quickstart, returns whether the ``installation.*`` credentials log in (they may
+    not, when the data directory was set up earlier with others); otherwise False.
+    Storage that cannot be opened or created, and unusable credentials, raise ConfigError.
     """
     try:
         services = build(config)
@@ -48,8 +48,8 @@ def bootstrap(config: Config) -> bool:
                 except GravelerError:
                     # Another server starting beside this one created it first.
                     services.graveler.get_repository(QUICKSTART_REPOSITORY)
-        if not user:
-            return False
+        if not (user and config.quickstart):
+            return False  # only the quickstart banner prints these credentials
         try:
             services.auth.authenticate(key, secret)
         except AuthError:
