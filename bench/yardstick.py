@@ -10,7 +10,10 @@ machine is slower than the one the targets assume.
 It then measures the disk: the latency of a 4 KiB write followed by ``fdatasync``,
 repeated for ``--duration`` seconds in the temporary directory. Every acknowledged
 write of Limnos waits for at least one such flush, so the tail of this distribution is
-a floor under the tail of the write scenarios.
+a floor under the tail of the write scenarios. Last, it creates small files as uploads
+do (a new 1 KiB file in one of 256 directories: open, write, close, no flush) and
+prints what each costs, in time and in CPU: on a local blockstore every upload pays
+that once, and that CPU is the kernel's, so no change to Limnos can remove it.
 
 Needs ``fastapi`` (``pip install fastapi``); nothing of Limnos is involved.
 
@@ -115,6 +118,28 @@ def flush_latency(directory: Path, seconds: float) -> list[float]:
     return sorted(latencies)
 
 
+def creation_cost(directory: Path, count: int) -> tuple[list[float], float]:
+    """Latencies (seconds, sorted) of creating ``count`` new 1 KiB files spread over 256
+    directories, and the CPU time per file (mostly the kernel's)."""
+    subdirectories = [directory / "create-probe" / f"{index:02x}" for index in range(256)]
+    for subdirectory in subdirectories:
+        subdirectory.mkdir(parents=True)
+    data = os.urandom(1024)
+    latencies = []
+    cpu_start = time.thread_time()
+    for index in range(count):
+        path = subdirectories[index % 256] / f"object-{index}"
+        start = time.perf_counter()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        latencies.append(time.perf_counter() - start)
+    cpu_per_file = (time.thread_time() - cpu_start) / count
+    return sorted(latencies), cpu_per_file
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,6 +147,7 @@ def main() -> int:
     parser.add_argument("--concurrency", "-c", type=int, default=32)
     parser.add_argument("--duration", "-d", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--files", type=int, default=10_000, help="files the creation test makes")
     args = parser.parse_args()
     try:
         import fastapi  # noqa: F401
@@ -159,6 +185,11 @@ def main() -> int:
         print(f"disk flush (4 KiB write + fdatasync, {n:,} times over {args.duration:g} s): "
               f"p50 {flushes[n // 2] * 1e3:.2f} ms, p99 {flushes[int(n * 0.99)] * 1e3:.2f} ms, "
               f"max {flushes[-1] * 1e3:.1f} ms, {over} over 25 ms")
+        created, cpu_per_file = creation_cost(workdir, args.files)
+        n = len(created)
+        print(f"file creation (new 1 KiB file in one of 256 directories, no flush, {n:,} files): "
+              f"p50 {created[n // 2] * 1e3:.3f} ms, p99 {created[int(n * 0.99)] * 1e3:.3f} ms, "
+              f"CPU {cpu_per_file * 1e3:.3f} ms per file")
     print(f"os.cpu_count() = {os.cpu_count()}; load generator: 1 process on the same machine")
     return 0
 
