@@ -147,7 +147,7 @@ def main() -> int:
     parser.add_argument("--concurrency", "-c", type=int, default=32)
     parser.add_argument("--duration", "-d", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--files", type=int, default=10_000, help="files the creation test makes")
+    parser.add_argument("--files", type=int, default=2_000, help="files the creation test makes")
     args = parser.parse_args()
     try:
         import fastapi  # noqa: F401
