@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from limnos.graveler.committed import CommittedStore, MergeConflictError, RangeI
 from limnos.graveler.committed.bounds import prefix_end
 from limnos.graveler.committed.cache import ByteLRU
 from limnos.graveler.committed.chunking import DEFAULT, Chunking
-from limnos.graveler.committed.rangefile import RANGE_MAGIC, decode_metarange, decode_range
+from limnos.graveler.committed.rangefile import METARANGE_MAGIC, RANGE_MAGIC, decode_metarange, decode_range
 
 NS = "mem://bucket/repo"
 
@@ -189,6 +190,9 @@ def test_file_format_and_addresses(tmp_path: Path) -> None:
     assert hashlib.sha256(meta_bytes).hexdigest() == tree
     infos = decode_metarange(meta_bytes).ranges
     assert infos == store.ranges(ns, tree)
+    # The file format: the magic, then one msgpack array of five-field rows.
+    rows = [[r.id, r.min_key, r.max_key, r.count, r.size_bytes] for r in infos]
+    assert meta_bytes == METARANGE_MAGIC + msgspec.msgpack.encode(rows)
     assert len(infos) > 1
     assert all(isinstance(r, RangeInfo) for r in infos)
     keys: list[str] = []

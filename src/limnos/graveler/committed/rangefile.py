@@ -41,8 +41,8 @@ _ENTRY_OVERHEAD = 100
 _RANGE_INFO_OVERHEAD = 300
 
 
-class RangeInfo(msgspec.Struct, frozen=True):
-    """One range of a metarange."""
+class RangeInfo(msgspec.Struct, frozen=True, array_like=True):
+    """One range of a metarange: a row of the metarange file, in field order."""
 
     id: str
     min_key: str
@@ -92,7 +92,7 @@ class Metarange:
 
 _encoder = msgspec.msgpack.Encoder()
 _range_decoder = msgspec.msgpack.Decoder(tuple[tuple[str, ...], tuple[bytes, ...]])
-_metarange_decoder = msgspec.msgpack.Decoder(list[tuple[str, str, str, int, int]])
+_metarange_decoder = msgspec.msgpack.Decoder(list[RangeInfo])
 
 
 def object_id(data: bytes) -> str:
@@ -120,8 +120,8 @@ def decode_range(data: bytes) -> Range:
 
 def encode_metarange(ranges: list[RangeInfo]) -> bytes:
     """The file bytes of a metarange listing ``ranges`` in key order."""
-    rows = [(r.id, r.min_key, r.max_key, r.count, r.size_bytes) for r in ranges]
-    return METARANGE_MAGIC + _encoder.encode(rows)
+    # Each RangeInfo is encoded as the array of its fields, in one call.
+    return METARANGE_MAGIC + _encoder.encode(ranges)
 
 
 def decode_metarange(data: bytes) -> Metarange:
@@ -129,7 +129,7 @@ def decode_metarange(data: bytes) -> Metarange:
     if data[: len(METARANGE_MAGIC)] != METARANGE_MAGIC:
         raise CorruptObjectError("not a metarange file (bad magic)")
     try:
-        rows = _metarange_decoder.decode(memoryview(data)[len(METARANGE_MAGIC) :])
+        ranges = _metarange_decoder.decode(memoryview(data)[len(METARANGE_MAGIC) :])
     except msgspec.DecodeError as err:
         raise CorruptObjectError(f"undecodable metarange file: {err}") from err
-    return Metarange([RangeInfo(*row) for row in rows])
+    return Metarange(ranges)
