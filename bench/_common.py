@@ -245,6 +245,22 @@ def busy_line(seconds: float = 1.0) -> str:
     return line
 
 
+def filesystem_note(path: str | os.PathLike[str]) -> str | None:
+    """A warning when ``path`` is on ext4 without a journal, where creating files costs far
+    more CPU for minutes after many files were deleted (see bench/README.md)."""
+    try:
+        device = os.stat(path).st_dev
+        name = Path(f"/sys/dev/block/{os.major(device)}:{os.minor(device)}").resolve().name
+        journal = Path(f"/sys/fs/ext4/{name}/journal_task").read_text().strip()
+    except OSError:
+        return None  # not Linux, not ext4, or not a block device
+    if journal != "<none>":
+        return None
+    return (f"note: {path} is on ext4 without a journal ({name}): within minutes of deleting "
+            "many files (a previous run's cleanup), every new file costs far more CPU; "
+            "leave a few minutes between runs")
+
+
 def cpu_line() -> str:
     """The machine's core count, as the reports print it."""
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None

@@ -95,6 +95,7 @@ from _common import (  # noqa: E402
     cpu_line,
     cpu_times,
     create_lake_repository,
+    filesystem_note,
     lake_path,
     open_services,
     postgres_s3_env,
@@ -844,6 +845,8 @@ def run_local(st: Settings, data_dir: Path, workers: int) -> Topology:
     """(SQLite, local): one server over ``data_dir``."""
     print(f"\n== (SQLite, local): 1 server x {workers} worker(s), data in {data_dir}")
     data_dir.mkdir(parents=True, exist_ok=True)
+    if (note := filesystem_note(data_dir)) is not None:
+        print(f"  {note}")
     print(f"  preparing repository {REPOSITORY!r} in-process ({st.objects:,} objects)...", flush=True)
     t0 = time.perf_counter()
     commit_id = prepare_in_process(data_dir, st.objects)

@@ -34,6 +34,7 @@ from _common import (  # noqa: E402
     close_services,
     cpu_line,
     create_lake_repository,
+    filesystem_note,
     fmt_seconds,
     lake_path,
     median,
@@ -137,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     print(cpu_line())
     print(busy_line())
     print(f"data directory: {data_dir} (local blockstore + SQLite)")
+    if (note := filesystem_note(data_dir)) is not None:
+        print(note)
     print(f"batch: {BATCH} objects per commit, {args.repeats} commits per case and size")
     all_results: dict[int, dict] = {}
     try:
