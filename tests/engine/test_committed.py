@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -168,6 +169,46 @@ def test_missing_range_raises() -> None:
     block.delete(f"{NS}/{CommittedStore.address(info.id)}")
     with pytest.raises(ObjectNotFoundError):
         CommittedStore(block).get(NS, tree, "a")
+
+
+class SlowRangeAdapter(MemAdapter):
+    """A MemAdapter whose range files take a while to write, and fail when told to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = False
+
+    def put(self, uri: str, chunks: Iterable[bytes]) -> PutResult:
+        data = b"".join(chunks)
+        if data.startswith(RANGE_MAGIC):
+            time.sleep(0.01)
+            if self.fail:
+                raise OSError("no space left on device")
+        return super().put(uri, [data])
+
+
+def test_tree_id_comes_once_every_range_is_stored() -> None:
+    # The metarange is written while its ranges still are; its id is returned only after.
+    block = SlowRangeAdapter()
+    store = CommittedStore(block, chunking=SMALL)
+    tree = build(store, {path_key(i): value_of(i) for i in range(300)})
+    infos = store.ranges(NS, tree)
+    assert len(infos) > 20
+    assert all(block.exists(f"{NS}/{CommittedStore.address(info.id)}") for info in infos)
+
+
+def test_failed_range_write_fails_the_change_and_a_retry_succeeds() -> None:
+    block = SlowRangeAdapter()
+    store = CommittedStore(block, chunking=SMALL)
+    empty = store.empty_tree(NS)
+    model = {path_key(i): value_of(i) for i in range(300)}
+    block.fail = True
+    with pytest.raises(OSError, match="no space left"):
+        store.apply(NS, empty, sorted(model.items()))
+    block.fail = False
+    tree = store.apply(NS, empty, sorted(model.items()))
+    # A fresh store reads everything from the blockstore, none of it from memory.
+    assert dict(CommittedStore(block, chunking=SMALL).iterate(NS, tree)) == model
 
 
 def test_unsorted_changes_rejected(store_ns: tuple[CommittedStore, str]) -> None:

@@ -46,13 +46,34 @@ def apply_changes(
     keys: list[str],
     values: list[bytes | None],
     chunking: Chunking,
-) -> list[RangeInfo] | None:
-    """The ranges of ``meta``'s tree with the changes applied, or None if nothing changed.
+) -> str | None:
+    """The id of ``meta``'s tree with the changes applied, stored; None if nothing changed.
 
     ``keys`` are sorted and unique; a None value deletes its key. ``chunking``
     must be the one ``meta``'s tree was written with.
     """
-    writer = RangeWriter(storage.batch(namespace), chunking)
+    batch = storage.batch(namespace)
+    try:
+        ranges = _new_ranges(RangeWriter(batch, chunking), storage, namespace, meta, keys, values)
+    except BaseException:
+        batch.abandon()
+        raise
+    if ranges is None:
+        batch.wait()
+        return None
+    return batch.store_metarange(ranges)
+
+
+def _new_ranges(
+    writer: RangeWriter,
+    storage: ObjectStorage,
+    namespace: str,
+    meta: Metarange,
+    keys: list[str],
+    values: list[bytes | None],
+) -> list[RangeInfo] | None:
+    """The ranges of the new tree, fed through ``writer``; None if nothing changed."""
+    chunking = writer.chunking
     old = meta.ranges
     max_keys = meta.max_keys
     n = len(old)

@@ -8,8 +8,12 @@ Objects are content addressed, so:
   ``(namespace, id)`` pairs are known to be stored is remembered, so reused
   ranges cost neither a write nor an existence check;
 * writes of new ranges run on a small thread pool (a local put fsyncs twice,
-  an object store put is a network round trip) and the caller waits for all
-  of them before writing the metarange that refers to them.
+  an object store put is a network round trip); the metarange that refers to
+  them is written meanwhile, as soon as their ids are known, and its id is
+  returned only once every write is done. Nothing refers to a metarange before
+  its id is returned, so its ranges need not be stored first: after a failure
+  or a crash, what was written is unreferenced garbage, and each object is
+  checked for on its own when the same content is written again.
 """
 
 from __future__ import annotations
@@ -179,15 +183,18 @@ class WriteBatch:
     """The new ranges of one operation, encoded, hashed and written on the writer threads.
 
     Hashing releases the GIL, so with the writer threads it overlaps the
-    caller's merging and cutting of the next ranges instead of waiting on it.
+    caller's merging and cutting of the next ranges instead of waiting on it. A
+    range's description is ready once it is hashed; its file may still be being
+    written until :meth:`store_metarange` or :meth:`wait` returns.
     """
 
     def __init__(self, storage: ObjectStorage, namespace: str) -> None:
         self.storage = storage
         self.namespace = namespace
-        self._inflight: deque[Future[RangeInfo]] = deque()
-        # Bounds the entries held by queued jobs during bulk loads.
-        self._max_inflight = max(2, 4 * storage.write_workers)
+        self._jobs: deque[Future[None]] = deque()
+        self._failure: BaseException | None = None
+        # Bounds the entries and encoded bytes held by queued jobs during bulk loads.
+        self._max_jobs = max(2, 4 * storage.write_workers)
 
     def store_range(self, keys: list[str], values: list[bytes]) -> RangeInfo | Future[RangeInfo]:
         """Store a range of sorted ``keys`` and their ``values`` (lists it takes over).
@@ -196,35 +203,76 @@ class WriteBatch:
         to :meth:`resolve`.
         """
         if self.storage.write_workers <= 1:
-            return self._store(keys, values)
-        inflight = self._inflight
-        while inflight and (inflight[0].done() or len(inflight) >= self._max_inflight):
-            inflight.popleft().exception()  # wait only; errors surface in resolve()
-        future = self.storage.pool().submit(self._store, keys, values)
-        inflight.append(future)
-        return future
+            data, info = self._encode(keys, values)
+            self.storage.write_object(self.namespace, info.id, data)
+            return info
+        jobs = self._jobs
+        while jobs and (jobs[0].done() or len(jobs) >= self._max_jobs):
+            self._settle(jobs.popleft())
+        described: Future[RangeInfo] = Future()
+        jobs.append(self.storage.pool().submit(self._store, keys, values, described))
+        return described
 
-    def _store(self, keys: list[str], values: list[bytes]) -> RangeInfo:
+    def _encode(self, keys: list[str], values: list[bytes]) -> tuple[bytes, RangeInfo]:
         data = encode_range(keys, values)
         oid = object_id(data)
         rng = Range(keys, values)
         self.storage.memory.put(oid, rng, rng.memory_size(len(data)))
-        self.storage.write_object(self.namespace, oid, data)
-        return RangeInfo(oid, keys[0], keys[-1], len(keys), len(data))
+        return data, RangeInfo(oid, keys[0], keys[-1], len(keys), len(data))
+
+    def _store(self, keys: list[str], values: list[bytes], described: Future[RangeInfo]) -> None:
+        try:
+            data, info = self._encode(keys, values)
+        except BaseException as err:
+            described.set_exception(err)
+            raise
+        described.set_result(info)
+        self.storage.write_object(self.namespace, info.id, data)
+
+    def _settle(self, job: Future[None]) -> None:
+        """Wait for ``job``; keep its failure, the first one, for :meth:`wait`."""
+        err = job.exception()
+        if err is not None and self._failure is None:
+            self._failure = err
 
     def resolve(self, ranges: list[RangeInfo | Future[RangeInfo]]) -> list[RangeInfo]:
-        """Wait for every pending store; the descriptions. Re-raises the first failure."""
+        """The descriptions, once every range is hashed. Re-raises the first failure,
+        after waiting for every job, so that nothing is left running."""
         out: list[RangeInfo] = []
         first: BaseException | None = None
         for item in ranges:
             if isinstance(item, RangeInfo):
                 out.append(item)
                 continue
-            err = item.exception()  # waits, so that nothing is left running on failure
+            err = item.exception()
             if err is not None:
                 first = first or err
             else:
                 out.append(item.result())
         if first is not None:
+            self.abandon()
             raise first
         return out
+
+    def store_metarange(self, ranges: list[RangeInfo]) -> str:
+        """Write the metarange of ``ranges`` while their files are written; its id, once
+        every write of the batch is done. Raises the first failure of any of them."""
+        try:
+            oid = self.storage.store_metarange(self.namespace, ranges)
+        except BaseException:
+            self.abandon()
+            raise
+        self.wait()
+        return oid
+
+    def wait(self) -> None:
+        """Wait for every write of the batch; re-raise the first failure."""
+        while self._jobs:
+            self._settle(self._jobs.popleft())
+        if self._failure is not None:
+            raise self._failure
+
+    def abandon(self) -> None:
+        """Wait for every write of the batch, ignoring failures (the caller is failing)."""
+        while self._jobs:
+            self._jobs.popleft().exception()

@@ -171,10 +171,8 @@ class CommittedStore:
         """
         meta = self._meta(namespace, tree_id)
         keys, values = split_changes(changes)
-        ranges = apply_changes(self._storage, namespace, meta, keys, values, self._chunking)
-        if ranges is None:
-            return tree_id
-        return self._storage.store_metarange(namespace, ranges)
+        new_id = apply_changes(self._storage, namespace, meta, keys, values, self._chunking)
+        return tree_id if new_id is None else new_id
 
     def merge(self, namespace: str, base_id: str, dest_id: str, source_id: str, strategy: str = "") -> str:
         """Three-way merge of ``source_id`` into ``dest_id`` from common ancestor ``base_id``.
@@ -202,10 +200,8 @@ class CommittedStore:
             strategy,
             self._same,
         )
-        ranges = apply_changes(self._storage, namespace, dest, keys, values, self._chunking)
-        if ranges is None:
-            return dest_id
-        return self._storage.store_metarange(namespace, ranges)
+        new_id = apply_changes(self._storage, namespace, dest, keys, values, self._chunking)
+        return dest_id if new_id is None else new_id
 
 
 def _iterate(loader: Loader, meta: Metarange, lo: str, hi: str | None) -> Iterator[tuple[str, bytes]]:

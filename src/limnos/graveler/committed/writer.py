@@ -66,7 +66,8 @@ class RangeWriter:
         self._values = values[start:]
 
     def finish(self) -> list[RangeInfo]:
-        """Store what is pending as the last range, wait for all writes; the ranges."""
+        """Store what is pending as the last range; the ranges, once all are hashed
+        (their files may still be being written: see :meth:`WriteBatch.store_metarange`)."""
         if self._keys:
             self.ranges.append(self.batch.store_range(self._keys, self._values))
             self._keys, self._values = [], []
