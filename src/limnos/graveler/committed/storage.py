@@ -236,8 +236,8 @@ class WriteBatch:
             self._failure = err
 
     def resolve(self, ranges: list[RangeInfo | Future[RangeInfo]]) -> list[RangeInfo]:
-        """The descriptions, once every range is hashed. Re-raises the first failure,
-        after waiting for every job, so that nothing is left running."""
+        """The descriptions, once every range is hashed. Re-raises the first failure
+        (the caller then calls :meth:`abandon`, so that nothing is left running)."""
         out: list[RangeInfo] = []
         first: BaseException | None = None
         for item in ranges:
@@ -250,7 +250,6 @@ class WriteBatch:
             else:
                 out.append(item.result())
         if first is not None:
-            self.abandon()
             raise first
         return out
 
