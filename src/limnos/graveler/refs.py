@@ -80,7 +80,7 @@ class RefStore:
 
     def get_repository(self, name: str) -> Repository:
         """The repository named ``name``; raises NotFoundError."""
-        data = self.kv.get(REPOS, name.encode())
+        data = self.kv.get_hot(REPOS, name.encode())
         if data is None:
             raise NotFoundError(f"repository {name!r} not found")
         return decode(data, Repository)
@@ -130,7 +130,7 @@ class RefStore:
 
     def get_branch_record(self, repo: Repository, name: str) -> tuple[Branch, bytes]:
         """The branch and its stored bytes; raises NotFoundError."""
-        data = self.kv.get(branches_partition(repo), name.encode())
+        data = self.kv.get_hot(branches_partition(repo), name.encode())
         if data is None:
             raise NotFoundError(f"branch {name!r} not found")
         return decode(data, Branch), data
@@ -141,7 +141,7 @@ class RefStore:
 
     def find_branch(self, repo: Repository, name: str) -> Branch | None:
         """The branch named ``name`` or None."""
-        data = self.kv.get(branches_partition(repo), name.encode())
+        data = self.kv.get_hot(branches_partition(repo), name.encode())
         return None if data is None else decode(data, Branch)
 
     def insert_branch(self, repo: Repository, name: str, branch: Branch) -> bool:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from limnos.kv.change_board import ChangeBoard, slot_of
 from limnos.kv.store import (
     MUST_NOT_EXIST,
     KVItem,
@@ -34,13 +35,17 @@ CREATE TABLE IF NOT EXISTS kv (
 
 T = TypeVar("T")
 
+#: Records kept by :meth:`SQLiteStore.get_hot`; past this many, the cache starts over.
+HOT_RECORDS = 4096
+
 
 class _Statement:
     """A queued writing statement and, once run, its outcome."""
 
-    __slots__ = ("sql", "args", "changed", "error", "failure", "done")
+    __slots__ = ("partition", "sql", "args", "changed", "error", "failure", "done")
 
-    def __init__(self, sql: str, args: tuple[object, ...]) -> None:
+    def __init__(self, partition: str, sql: str, args: tuple[object, ...]) -> None:
+        self.partition = partition
         self.sql = sql
         self.args = args
         self.changed = 0
@@ -125,6 +130,10 @@ class SQLiteStore(KVStore):
     the sync also covers every transaction committed before it; SQLite itself syncs the
     WAL before a checkpoint copies it into the database, and the database before the WAL
     is reused. Should the database refuse WAL mode, every commit syncs (``FULL``).
+
+    :meth:`get_hot` answers from a per-process cache that a :class:`ChangeBoard` next
+    to the database keeps exact: every write marks its partitions' slots there under
+    the writer lock.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 30_000) -> None:
@@ -140,6 +149,8 @@ class SQLiteStore(KVStore):
         self._queue: list[_Statement] = []
         self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         self._wal = _WriteAheadLog(Path(f"{self.path}-wal"))
+        self._board = ChangeBoard(Path(f"{self.path}.board"))
+        self._hot: dict[tuple[str, bytes], tuple[int, bytes | None]] = {}
         conn = self._conn()
         self._retry(lambda: conn.execute(_SCHEMA))
         self._wal.sync()
@@ -186,7 +197,12 @@ class SQLiteStore(KVStore):
         with self._thread_lock:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                yield
+                self._board.acquired()
+                try:
+                    yield
+                finally:
+                    # The transaction has committed or rolled back by now.
+                    self._board.end()
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
@@ -231,7 +247,7 @@ class SQLiteStore(KVStore):
     def _grouping(self) -> bool:
         return getattr(self._local, "grouping", False)
 
-    def _execute(self, sql: str, args: tuple[object, ...]) -> int:
+    def _execute(self, partition: str, sql: str, args: tuple[object, ...]) -> int:
         """Run one writing statement; returns the rows it changed.
 
         Group commit: statements of concurrent threads queue up, and whichever thread
@@ -241,8 +257,9 @@ class SQLiteStore(KVStore):
         write group the statement simply joins the group's transaction.
         """
         if self._grouping():
+            self._board.begin(partition)
             return self._conn().execute(sql, args).rowcount
-        op = _Statement(sql, args)
+        op = _Statement(partition, sql, args)
         with self._queue_lock:
             self._queue.append(op)
         with self._leader:
@@ -252,6 +269,8 @@ class SQLiteStore(KVStore):
                 conn = self._conn()
                 try:
                     with self._exclusive():
+                        for queued in batch:
+                            self._board.begin(queued.partition)
                         self._retry(lambda: self._transaction(conn, lambda c: _run_all(c, batch)))
                     self._wal.sync()
                 except BaseException as err:
@@ -268,14 +287,16 @@ class SQLiteStore(KVStore):
             raise op.error
         return op.changed
 
-    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one transaction under the writer lock (inside a write group: as
-        one all-or-nothing part of the group's transaction)."""
+    def _write(self, partition: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn``, which writes ``partition``, in one transaction under the writer lock
+        (inside a write group: as one all-or-nothing part of the group's transaction)."""
         conn = self._conn()
         if self._grouping():
+            self._board.begin(partition)
             with self._savepoint(conn):
                 return fn(conn)
         with self._exclusive():
+            self._board.begin(partition)
             result = self._retry(lambda: self._transaction(conn, fn))
         self._wal.sync()
         return result
@@ -299,6 +320,19 @@ class SQLiteStore(KVStore):
         )
         return None if row is None else bytes(row[0])
 
+    def get_hot(self, partition: str, key: bytes) -> bytes | None:
+        slot = slot_of(partition)
+        cached = self._hot.get((partition, key))
+        if cached is not None and self._board.still(slot, cached[0]):
+            return cached[1]
+        stamp = self._board.stamp(slot)  # taken before the read: a later write changes it
+        value = self.get(partition, key)
+        if stamp is not None:
+            if len(self._hot) >= HOT_RECORDS:
+                self._hot.clear()
+            self._hot[(partition, key)] = (stamp, value)
+        return value
+
     def get_many(self, partition: str, keys: list[bytes]) -> dict[bytes, bytes]:
         out: dict[bytes, bytes] = {}
         conn = self._conn()
@@ -314,6 +348,7 @@ class SQLiteStore(KVStore):
 
     def set(self, partition: str, key: bytes, value: bytes) -> None:
         self._execute(
+            partition,
             "INSERT OR REPLACE INTO kv(partition, key, value) VALUES (?,?,?)",
             (partition, key, value),
         )
@@ -322,6 +357,7 @@ class SQLiteStore(KVStore):
         if not items:
             return
         self._write(
+            partition,
             lambda c: c.executemany(
                 "INSERT OR REPLACE INTO kv(partition, key, value) VALUES (?,?,?)",
                 [(partition, k, v) for k, v in items],
@@ -331,31 +367,35 @@ class SQLiteStore(KVStore):
     def set_if(self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist) -> bool:
         if expected is MUST_NOT_EXIST:
             changed = self._execute(
+                partition,
                 "INSERT OR IGNORE INTO kv(partition, key, value) VALUES (?,?,?)",
                 (partition, key, value),
             )
         else:
             changed = self._execute(
+                partition,
                 "UPDATE kv SET value=? WHERE partition=? AND key=? AND value=?",
                 (value, partition, key, expected),
             )
         return changed == 1
 
     def delete(self, partition: str, key: bytes) -> None:
-        self._execute("DELETE FROM kv WHERE partition=? AND key=?", (partition, key))
+        self._execute(partition, "DELETE FROM kv WHERE partition=? AND key=?", (partition, key))
 
     def delete_if(self, partition: str, key: bytes, expected: bytes) -> bool:
         changed = self._execute(
-            "DELETE FROM kv WHERE partition=? AND key=? AND value=?", (partition, key, expected)
+            partition, "DELETE FROM kv WHERE partition=? AND key=? AND value=?", (partition, key, expected)
         )
         return changed == 1
 
     def delete_prefix(self, partition: str, prefix: bytes = b"") -> None:
         upper = prefix_upper_bound(prefix)
         if upper is None:
-            self._execute("DELETE FROM kv WHERE partition=? AND key>=?", (partition, prefix))
+            self._execute(partition, "DELETE FROM kv WHERE partition=? AND key>=?", (partition, prefix))
         else:
-            self._execute("DELETE FROM kv WHERE partition=? AND key>=? AND key<?", (partition, prefix, upper))
+            self._execute(
+                partition, "DELETE FROM kv WHERE partition=? AND key>=? AND key<?", (partition, prefix, upper)
+            )
 
     def scan(
         self,
@@ -387,6 +427,7 @@ class SQLiteStore(KVStore):
             self._all.clear()
         self._local = threading.local()
         self._wal.close()
+        self._board.close()
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1

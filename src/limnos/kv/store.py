@@ -67,6 +67,12 @@ class KVStore(ABC):
     def get(self, partition: str, key: bytes) -> bytes | None:
         """Return the value under ``key``, or ``None`` when absent."""
 
+    def get_hot(self, partition: str, key: bytes) -> bytes | None:
+        """:meth:`get` for a record read on most requests and seldom written (a
+        repository, a branch). Just as exact; a store may answer it from a cache that it
+        keeps in step with every writer."""
+        return self.get(partition, key)
+
     @abstractmethod
     def get_many(self, partition: str, keys: list[bytes]) -> dict[bytes, bytes]:
         """Return the present values among ``keys``."""
