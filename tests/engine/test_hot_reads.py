@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,17 +31,27 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def reader(db: Path) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(db)
-    yield store
-    store.close()
+def open_store(db: Path) -> Iterator[Callable[[], SQLiteStore]]:
+    """Opens stores on ``db``, each with a cache of its own, as a process has."""
+    opened: list[SQLiteStore] = []
+
+    def open_one() -> SQLiteStore:
+        opened.append(SQLiteStore(db))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
-def writer(db: Path) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(db)
-    yield store
-    store.close()
+def reader(open_store: Callable[[], SQLiteStore]) -> SQLiteStore:
+    return open_store()
+
+
+@pytest.fixture
+def writer(open_store: Callable[[], SQLiteStore]) -> SQLiteStore:
+    return open_store()
 
 
 def run_child(db: Path, body: str) -> subprocess.CompletedProcess[str]:
