@@ -11,8 +11,8 @@ The board is a small file next to the database, mapped by every process that ope
 (worker processes, other servers on the same data directory). Partitions are spread by
 a stable hash over slots; each slot holds two counters, *begun* and *ended*. A writer
 holding the database's writer lock adds one to *begun* of a slot before its first
-statement on a partition of that slot, and one to *ended* once its transaction has
-committed or rolled back, still under the lock. A reader that finds ``begun == ended``
+statement on a partition of that slot, and brings *ended* level with it once its
+transaction has committed or rolled back, still under the lock. A reader that finds ``begun == ended``
 knows that no write to the slot is under way; a copy read after that and stamped with
 that number stays exact for as long as *begun* keeps it. A write whose process dies
 between the two steps leaves a mark the next holder of the lock clears: a process that
