@@ -43,6 +43,11 @@ def slot_of(partition: str) -> int:
     return zlib.crc32(partition.encode()) % SLOTS
 
 
+def _begun_word(slot: int) -> int:
+    """Where a slot's *begun* count is; its *ended* count is the next word."""
+    return _HEADER_WORDS + 2 * slot
+
+
 class ChangeBoard:
     """The begun/ended counters of one database, shared through a mapped file."""
 
@@ -63,15 +68,16 @@ class ChangeBoard:
     def stamp(self, slot: int) -> int | None:
         """The slot's change count when no write to it is under way, else None."""
         words = self._words
-        ended = words[_HEADER_WORDS + 2 * slot + 1]
-        if words[_HEADER_WORDS + 2 * slot] != ended:
+        index = _begun_word(slot)
+        ended = words[index + 1]
+        if words[index] != ended:
             return None
         return ended
 
     def still(self, slot: int, stamp: int) -> bool:
         """Whether no write to the slot has begun since ``stamp`` was taken."""
         words = self._words
-        index = _HEADER_WORDS + 2 * slot
+        index = _begun_word(slot)
         return words[index] == stamp and words[index + 1] == stamp
 
     # the writer's side: only while holding the database's writer lock ----------------
@@ -81,10 +87,9 @@ class ChangeBoard:
         words = self._words
         if words[_WRITING]:
             for slot in range(SLOTS):
-                index = _HEADER_WORDS + 2 * slot
+                index = _begun_word(slot)
                 words[index + 1] = words[index]
             words[_WRITING] = 0
-        self._begun.clear()
 
     def begin(self, partition: str) -> None:
         """Called before writing ``partition``: copies of its slot stop being used."""
@@ -95,7 +100,7 @@ class ChangeBoard:
         if not self._begun:
             words[_WRITING] = 1
         self._begun.add(slot)
-        words[_HEADER_WORDS + 2 * slot] += 1
+        words[_begun_word(slot)] += 1
 
     def end(self) -> None:
         """Called once the transaction committed or rolled back, before releasing the
@@ -104,7 +109,7 @@ class ChangeBoard:
             return
         words = self._words
         for slot in self._begun:
-            index = _HEADER_WORDS + 2 * slot
+            index = _begun_word(slot)
             words[index + 1] = words[index]
         self._begun.clear()
         words[_WRITING] = 0
