@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from limnos import config as config_module
+from limnos import errors as kinds
 from limnos.api import (
     auth_routes,
     branches,
@@ -28,31 +29,23 @@ from limnos.api import (
 from limnos.api.auth_middleware import AuthMiddleware
 from limnos.api.common import ApiError, error_response
 from limnos.api.services import Services, build
-from limnos.auth import AuthError
-from limnos.auth import NotFoundError as AuthNotFoundError
-from limnos.block.adapter import InvalidAddressError, ObjectNotFoundError
-from limnos.graveler import errors
-from limnos.graveler.committed import MergeConflictError
-from limnos.kv.store import KVUnavailableError
 
 log = logging.getLogger("limnos.api")
 
 CONFIG_ENV = "LIMNOS_RESOLVED_CONFIG"
 
+# Every error a client may be told about is of one kind; this is the one place that
+# turns kinds into status codes.
 _STATUS: list[tuple[type[BaseException], int]] = [
-    (errors.NotFoundError, 404),
-    (errors.AlreadyExistsError, 409),
-    (errors.ConflictError, 409),
-    (errors.ValidationError, 400),
-    (errors.ForbiddenError, 403),
-    (errors.PreconditionFailedError, 412),
-    (errors.TooManyRequestsError, 429),
-    (MergeConflictError, 409),
-    (InvalidAddressError, 400),
-    (ObjectNotFoundError, 404),
-    (AuthNotFoundError, 404),
-    (AuthError, 401),
-    (KVUnavailableError, 503),
+    (kinds.NotFound, 404),
+    (kinds.Conflict, 409),
+    (kinds.Invalid, 400),
+    (kinds.Forbidden, 403),
+    (kinds.PreconditionFailed, 412),
+    (kinds.TooManyRequests, 429),
+    (kinds.Gone, 410),
+    (kinds.Unauthenticated, 401),
+    (kinds.Unavailable, 503),
 ]
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import msgspec
 
+from limnos import errors as kinds
 
-class AuthError(Exception):
+
+class AuthError(kinds.Unauthenticated):
     """Bad credentials or a bad/expired token (the caller should answer 401)."""
 
 
-class AlreadyExistsError(Exception):
+class AlreadyExistsError(kinds.Conflict):
     """A user, an access key id or the installation setup already exists."""
 
 
-class NotFoundError(Exception):
+class NotFoundError(kinds.NotFound):
     """The user or the credentials do not exist."""
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from limnos.errors import Invalid, NotFound
+
 CHUNK_SIZE = 256 * 1024
 
 
@@ -20,11 +22,11 @@ class BlockError(Exception):
     """Base class of object storage failures."""
 
 
-class ObjectNotFoundError(BlockError):
+class ObjectNotFoundError(BlockError, NotFound):
     """The object does not exist."""
 
 
-class InvalidAddressError(BlockError):
+class InvalidAddressError(BlockError, Invalid):
     """The address is malformed, of another blockstore, or outside what may be touched."""
 
 

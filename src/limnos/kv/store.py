@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from limnos.errors import Unavailable
+
 
 class KVError(Exception):
     """Base class of metadata store failures."""
 
 
-class KVUnavailableError(KVError):
+class KVUnavailableError(KVError, Unavailable):
     """The store could not be reached after retrying; nothing was changed."""
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from limnos.errors import Conflict
+
 #: How many conflicting paths a MergeConflictError keeps.
 MAX_CONFLICTS = 100
 _SHOWN = 5
 
 
-class MergeConflictError(Exception):
+class MergeConflictError(Conflict):
     """A three-way merge found keys changed differently on both sides."""
 
     def __init__(self, paths: list[str]) -> None:
