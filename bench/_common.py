@@ -23,9 +23,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from limnos.api.services import Services, build
+from limnos.server.services import Services, build
+
 from limnos.block.adapter import join_uri
-from limnos.catalog.entry import RELATIVE, Entry, encode_entry
+from limnos.catalog.entry import AddressType, Entry, encode_entry
 from limnos.config import Config, load
 from limnos.graveler.model import Repository
 
@@ -92,7 +93,7 @@ def engine_config(data_dir: Path, backend: dict[str, str] | None = None) -> Conf
 
 
 def open_services(data_dir: Path, backend: dict[str, str] | None = None) -> Services:
-    """Stores, engine and catalog exactly as a server process builds them (``services.build``)."""
+    """Stores, engine and catalog exactly as a server process builds them (``limnos.server.services.build``)."""
     return build(engine_config(data_dir, backend))
 
 
@@ -124,7 +125,7 @@ def write_physical_files(services: Services, namespace: str, count: int = PHYSIC
         entries.append(
             Entry(
                 address=address,
-                address_type=RELATIVE,
+                address_type=AddressType.RELATIVE,
                 size=stored.size,
                 checksum=stored.etag,
                 mtime=now,
@@ -184,7 +185,7 @@ def new_entry_value(rng: random.Random, size: int = 4096) -> bytes:
     return encode_entry(
         Entry(
             address=f"data/{token[:2]}/{token}",
-            address_type=RELATIVE,
+            address_type=AddressType.RELATIVE,
             size=size,
             checksum=rng.randbytes(16).hex(),
             mtime=int(time.time()),

@@ -16,7 +16,7 @@ scenario, and their ratios):
 For each topology:
 
 1. a repository ``bench`` is created **in-process, through the engine** opened as
-   ``services.build`` opens it from the topology's configuration, whose ``main``
+   ``limnos.server.services.build`` opens it from the topology's configuration, whose ``main``
    commit holds ``--objects`` objects (default 1,000,000; the tree is built directly
    in the committed store, the objects' bytes are a handful of shared physical
    files); a branch ``bench-writes`` and a tag ``bench-v1`` are created alongside;
@@ -660,7 +660,7 @@ def start_py_spy(out_dir: Path, scenario: str, servers: list[ServerProcess],
 
 def prepare_in_process(data_dir: Path, objects: int, backend: dict[str, str] | None = None,
                        namespace: str | None = None) -> str:
-    """Create the bench repository through the engine (``services.build`` of the configuration
+    """Create the bench repository through the engine (``limnos.server.services.build`` of the configuration
     a server over ``data_dir`` and ``backend`` loads); its commit id."""
     services = open_services(data_dir, backend)
     try:

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from limnos.api.write_groups import WriteGroups
 from limnos.block.adapter import BlockWriter
 from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
-from limnos.catalog.catalog import Catalog
-from limnos.catalog.entry import Entry, decode_entry
+from limnos.catalog.entry import Entry, decode_entry, encode_entry
+from limnos.catalog.writes import WriteGroups
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import AlreadyExistsError, NotFoundError, PreconditionFailedError
@@ -21,20 +20,20 @@ from limnos.graveler.model import Repository
 from limnos.kv.sqlite import SQLiteStore
 
 
-def _catalog(tmp_path: Path) -> tuple[Catalog, LocalAdapter, SQLiteStore, Repository]:
+def _engine(tmp_path: Path) -> tuple[Graveler, LocalAdapter, SQLiteStore, Repository]:
     block = LocalAdapter(tmp_path / "block")
     kv = SQLiteStore(tmp_path / "kv.db")
-    catalog = Catalog(Graveler(kv, block, CommittedStore(block)), block)
-    repo = catalog.create_repository("groups", "local://groups")
-    catalog.graveler.create_branch(repo, "other", "main")
-    return catalog, block, kv, repo
+    graveler = Graveler(kv, block, CommittedStore(block))
+    repo = graveler.create_repository("groups", "local://groups")
+    graveler.create_branch(repo, "other", "main")
+    return graveler, block, kv, repo
 
 
 async def _upload(
-    writes: WriteGroups, catalog: Catalog, repo: Repository, branch: str, path: str, data: bytes,
+    writes: WriteGroups, graveler: Graveler, repo: Repository, branch: str, path: str, data: bytes,
     *, if_absent: bool = False,
 ) -> tuple[str, Entry | Exception]:
-    address, writer = catalog.writer(repo)
+    address, writer = graveler.block.new_object_writer(repo.storage_namespace)
     stored = []
 
     def produce() -> BlockWriter:
@@ -43,7 +42,9 @@ async def _upload(
         return writer
 
     def link() -> Entry:
-        return catalog.link(repo, branch, path, address, stored[0], if_absent=if_absent)
+        entry = Entry.stored(address, stored[0])
+        graveler.set(repo, branch, path, encode_entry(entry), if_absent=if_absent)
+        return entry
 
     try:
         return address, await writes.run(link, produce=produce)
@@ -52,7 +53,7 @@ async def _upload(
 
 
 def test_each_upload_of_a_group_gets_its_own_outcome(tmp_path: Path) -> None:
-    catalog, block, kv, repo = _catalog(tmp_path)
+    graveler, block, kv, repo = _engine(tmp_path)
     if not block.syncs_in_groups:
         pytest.skip("this system has no syncfs: uploads are made durable one by one")
     writes = WriteGroups(kv, block)
@@ -65,13 +66,12 @@ def test_each_upload_of_a_group_gets_its_own_outcome(tmp_path: Path) -> None:
     async def run() -> list[tuple[str, Entry | Exception]]:
         return await asyncio.gather(
             *(
-                _upload(writes, catalog, repo, branch, path, f"{n} {branch}:{path}".encode(), if_absent=once)
+                _upload(writes, graveler, repo, branch, path, f"{n} {branch}:{path}".encode(), if_absent=once)
                 for n, (branch, path, once) in enumerate(uploads)
             )
         )
 
     outcomes = asyncio.run(run())
-    graveler = catalog.graveler
     created_once = []
     for n, ((branch, path, once), (address, outcome)) in enumerate(zip(uploads, outcomes, strict=True)):
         uri = f"{repo.storage_namespace}/{address}"
@@ -96,8 +96,7 @@ def test_each_upload_of_a_group_gets_its_own_outcome(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_is_undone_alone(tmp_path: Path) -> None:
-    catalog, block, kv, repo = _catalog(tmp_path)
-    graveler = catalog.graveler
+    graveler, block, kv, repo = _engine(tmp_path)
     writes = WriteGroups(kv, block)
 
     def create_twice(name: str) -> str:
@@ -132,7 +131,7 @@ def test_a_store_that_cannot_group_writes_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_upload_whose_object_cannot_be_written_fails_alone(tmp_path: Path) -> None:
-    catalog, block, kv, repo = _catalog(tmp_path)
+    graveler, block, kv, repo = _engine(tmp_path)
     if not block.syncs_in_groups:
         pytest.skip("this system has no syncfs: uploads are made durable one by one")
     writes = WriteGroups(kv, block)
@@ -148,7 +147,7 @@ def test_an_upload_whose_object_cannot_be_written_fails_alone(tmp_path: Path) ->
     async def run() -> list[object]:
         return await asyncio.gather(
             writes.run(never, produce=disk_full),
-            _upload(writes, catalog, repo, "main", "fine", b"fine"),
+            _upload(writes, graveler, repo, "main", "fine", b"fine"),
             return_exceptions=True,
         )
 

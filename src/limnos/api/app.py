@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
-from limnos import config as config_module
-from limnos import errors as kinds
 from limnos.api import (
     auth_routes,
     branches,
@@ -28,35 +23,12 @@ from limnos.api import (
 )
 from limnos.api.auth_middleware import AuthMiddleware
 from limnos.api.common import ApiError, error_response
-from limnos.api.services import Services, build
+from limnos.api.errors import STATUS, status_of
+from limnos.auth import AuthService
+from limnos.catalog import Catalog
+from limnos.config import Config
 
 log = logging.getLogger("limnos.api")
-
-CONFIG_ENV = "LIMNOS_RESOLVED_CONFIG"
-
-# Every error a client may be told about is of one kind; this is the one place that
-# turns kinds into status codes.
-_STATUS: list[tuple[type[BaseException], int]] = [
-    (kinds.NotFound, 404),
-    (kinds.Conflict, 409),
-    (kinds.Invalid, 400),
-    (kinds.Forbidden, 403),
-    (kinds.PreconditionFailed, 412),
-    (kinds.TooManyRequests, 429),
-    (kinds.Gone, 410),
-    (kinds.Unauthenticated, 401),
-    (kinds.Unavailable, 503),
-]
-
-
-def status_of(err: BaseException) -> int | None:
-    """The HTTP status of a known error."""
-    if isinstance(err, ApiError):
-        return err.status
-    for kind, status in _STATUS:
-        if isinstance(err, kind):
-            return status
-    return None
 
 
 async def _handle_error(request: Request, err: Exception) -> Response:
@@ -117,8 +89,8 @@ def api_routes() -> list[BaseRoute]:
     return routes
 
 
-def create_app(services: Services) -> Starlette:
-    """The application serving ``services``."""
+def create_app(catalog: Catalog, auth: AuthService, config: Config) -> Starlette:
+    """The application serving ``catalog``, signing in with ``auth``."""
     app = Starlette(
         routes=[Mount("/api/v1", routes=api_routes())],
         # Known errors get their own entries: a handler registered only for Exception
@@ -126,20 +98,14 @@ def create_app(services: Services) -> Starlette:
         # the server then drops the keep-alive connection.
         exception_handlers={
             ApiError: _handle_error,
-            **{kind: _handle_error for kind, _ in _STATUS},
+            **{kind: _handle_error for kind, _ in STATUS},
             Exception: _handle_error,
             404: _not_found,
             405: _method_not_allowed,
         },
     )
-    app.state.services = services
-    wrapped: Any = AuthMiddleware(app, services)
+    app.state.catalog = catalog
+    app.state.auth = auth
+    app.state.config = config
+    wrapped: Any = AuthMiddleware(app, auth)
     return wrapped  # type: ignore[no-any-return]
-
-
-def app_from_env() -> Callable[..., Awaitable[None]]:
-    """Application factory for worker processes: the configuration comes from the parent."""
-    raw = os.environ[CONFIG_ENV]
-    values = msgspec.json.decode(raw.encode())
-    config = config_module.Config(values=values["values"], quickstart=values["quickstart"])
-    return create_app(build(config))  # type: ignore[return-value]

@@ -11,8 +11,7 @@ from urllib.parse import unquote_to_bytes
 import msgspec
 
 from limnos.api.common import may_hold_non_ascii
-from limnos.api.services import Services
-from limnos.auth import AuthError, User
+from limnos.auth import AuthError, AuthService, User
 
 LOGIN_COOKIE = "internal_auth_session"
 PREFIX = "/api/v1"
@@ -58,9 +57,9 @@ def _is_utf8_path(raw_path: bytes | None) -> bool:
 class AuthMiddleware:
     """Pure ASGI middleware: resolves the user or answers 401 with a message."""
 
-    def __init__(self, app: Any, services: Services) -> None:
+    def __init__(self, app: Any, auth: AuthService) -> None:
         self.app = app
-        self.services = services
+        self.auth = auth
         self.state = getattr(app, "state", None)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -87,7 +86,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     def _authenticate(self, scope: dict[str, Any]) -> User:
-        auth = self.services.auth
+        auth = self.auth
         header = b""
         cookie_header = b""
         for name, value in scope["headers"]:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from limnos.api.auth_middleware import LOGIN_COOKIE
-from limnos.api.common import ApiError, current_user, json_response, read_json, services
+from limnos.api.common import ApiError, auth_service, current_user, json_response, read_json, settings
 from limnos.auth import AlreadyExistsError, User
 from limnos.config import parse_duration
 
@@ -40,7 +40,7 @@ def user_body(user: User) -> dict[str, object]:
 
 
 async def get_setup_state(request: Request) -> Response:
-    done = services(request).auth.is_setup_done()
+    done = auth_service(request).is_setup_done()
     return json_response(
         {
             "state": "initialized" if done else "not_initialized",
@@ -61,7 +61,7 @@ async def setup(request: Request) -> Response:
         raise ApiError(400, "username must not be empty")
     key = body.key
     try:
-        creds = services(request).auth.setup(
+        creds = auth_service(request).setup(
             body.username,
             key.access_key_id if key else None,
             key.secret_access_key if key else None,
@@ -101,10 +101,10 @@ async def get_auth_capabilities(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     body = await read_json(request, LoginBody)
-    svc = services(request)
-    user = svc.auth.authenticate(body.access_key_id, body.secret_access_key)
-    lifetime = int(parse_duration("auth.login_duration", svc.config["auth.login_duration"]))
-    token, expires = svc.auth.issue_token(user.username, lifetime)
+    auth = auth_service(request)
+    user = auth.authenticate(body.access_key_id, body.secret_access_key)
+    lifetime = int(parse_duration("auth.login_duration", settings(request)["auth.login_duration"]))
+    token, expires = auth.issue_token(user.username, lifetime)
     response = json_response({"token": token, "token_expiration": expires})
     # The cookie lives as long as its token (max_age counts seconds from now).
     response.set_cookie(LOGIN_COOKIE, token, max_age=lifetime, httponly=True, samesite="lax", path="/")

@@ -1,11 +1,10 @@
-"""Shared pieces of the REST handlers: JSON in and out, errors, paging, services."""
+"""Shared pieces of the REST handlers: JSON in and out, errors, paging, the catalog."""
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -13,13 +12,11 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from limnos.api.services import Services
-from limnos.auth import User
-from limnos.graveler.model import Repository
-from limnos.graveler.revparse import ResolvedRef
+from limnos.auth import AuthService, User
+from limnos.catalog import Catalog
+from limnos.config import Config
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
@@ -58,21 +55,22 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
-def services(request: Request) -> Services:
-    """The process's services (stores, engine, catalog, auth)."""
-    svc: Services = request.app.state.services
-    return svc
+def catalog(request: Request) -> Catalog:
+    """The process's catalog: every operation on repositories, refs and objects."""
+    found: Catalog = request.app.state.catalog
+    return found
 
 
-async def run_write(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a short engine write, ``fn(*args, **kwargs)``: grouped with other requests'
-    writes, off the event loop, where the metadata store allows it (SQLite); otherwise
-    inline, as reads are (with PostgreSQL a worker thread measured slower: the thread hop
-    cost more than the round trip it spared the loop)."""
-    writes = services(request).writes
-    if writes is not None:
-        return await writes.run(functools.partial(fn, *args, **kwargs))
-    return fn(*args, **kwargs)
+def auth_service(request: Request) -> AuthService:
+    """The process's users, credentials and tokens."""
+    found: AuthService = request.app.state.auth
+    return found
+
+
+def settings(request: Request) -> Config:
+    """The server's configuration."""
+    found: Config = request.app.state.config
+    return found
 
 
 def current_user(request: Request) -> User:
@@ -241,45 +239,3 @@ def paginated(results: Sequence[Any], has_more: bool, next_offset: str) -> dict[
         },
         "results": list(results),
     }
-
-
-def writable(repo: Repository, force: bool | None) -> Repository:
-    """The repository as a write should see it: ``force`` lifts the read-only flag.
-
-    lakeFS lets forced writes, commits and merges into a read-only repository (that is
-    how such repositories are filled), so the flag is cleared for this one call only.
-    """
-    if force and repo.read_only:
-        return msgspec.structs.replace(repo, read_only=False)
-    return repo
-
-
-def take_page(items: Iterable[T], after: str, amount: int, name: Callable[[T], str]) -> tuple[list[T], bool]:
-    """Up to ``amount`` items whose name sorts after ``after`` (items come in name order),
-    and whether more follow."""
-    page: list[T] = []
-    for item in items:
-        if name(item) <= after:
-            continue
-        if len(page) == amount:
-            return page, True
-        page.append(item)
-    return page, False
-
-
-def repository(request: Request) -> Repository:
-    """The repository named by the ``repository`` path parameter; 404 when missing."""
-    return services(request).graveler.get_repository(request.path_params["repository"])
-
-
-def resolve_ref(request: Request, repo: Repository, ref: str) -> ResolvedRef:
-    """Resolve a ref expression of the request."""
-    return services(request).graveler.resolve(repo, ref)
-
-
-def resolve_branch(request: Request, repo: Repository, name: str) -> ResolvedRef:
-    """Resolve a plain branch name (404 when it is not a branch)."""
-    resolved = services(request).graveler.resolve(repo, name)
-    if resolved.branch is None:
-        raise ApiError(404, f"branch {name!r} not found")
-    return resolved

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from limnos import __version__
-from limnos.api.common import json_response, no_content, services
+from limnos.api.common import catalog, json_response, no_content
 
 _NAMESPACE_EXAMPLES = {
     "local": ("local://path/to/repo", "^local://"),
@@ -20,10 +20,9 @@ _NAMESPACE_EXAMPLES = {
 
 def storage_config(request: Request) -> dict[str, Any]:
     """The contract's StorageConfig of this server's blockstore."""
-    svc = services(request)
-    kind = svc.block.blockstore_type
+    storage = catalog(request).storage()
+    kind = storage.blockstore_type
     example, regex = _NAMESPACE_EXAMPLES.get(kind, ("", ".*"))
-    import_enabled = kind != "local" or bool(svc.config["blockstore.local.import_enabled"])
     return {
         "blockstore_type": kind,
         "blockstore_namespace_example": example,
@@ -31,7 +30,7 @@ def storage_config(request: Request) -> dict[str, Any]:
         "default_namespace_prefix": "",
         "pre_sign_support": False,
         "pre_sign_support_ui": False,
-        "import_support": import_enabled,
+        "import_support": storage.import_enabled,
         "import_validity_regex": regex,
         "pre_sign_multipart_upload": False,
         "blockstore_id": "",

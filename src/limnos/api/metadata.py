@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from limnos.api.common import (
-    ApiError,
-    json_response,
-    no_content,
-    read_json,
-    repository,
-    services,
-)
-from limnos.api.threads import run_blocking
-from limnos.block.adapter import ObjectNotFoundError, join_uri
-from limnos.graveler.committed import CommittedStore
-from limnos.graveler.committed.rangefile import CorruptObjectError
-
-# Range and metarange ids are SHA-256 digests; anything else names no stored object.
-_OBJECT_ID = re.compile(r"[0-9a-f]{64}")
+from limnos.api.common import catalog, json_response, no_content, read_json
 
 
 class RepositoryMetadataSet(msgspec.Struct, forbid_unknown_fields=False):
@@ -35,29 +19,18 @@ class RepositoryMetadataKeys(msgspec.Struct, forbid_unknown_fields=False):
 
 
 async def get_repository_metadata(request: Request) -> Response:
-    return json_response(dict(repository(request).metadata))
+    return json_response(catalog(request).repositories.metadata(request.path_params["repository"]))
 
 
 async def set_repository_metadata(request: Request) -> Response:
     body = await read_json(request, RepositoryMetadataSet)
-    repo = repository(request)
-
-    def update(current: dict[str, str]) -> dict[str, str]:
-        return {**current, **body.metadata}
-
-    services(request).graveler.update_repository_metadata(repo.name, update)
+    catalog(request).repositories.set_metadata(request.path_params["repository"], body.metadata)
     return no_content()
 
 
 async def delete_repository_metadata(request: Request) -> Response:
     body = await read_json(request, RepositoryMetadataKeys)
-    repo = repository(request)
-    doomed = set(body.keys)
-
-    def update(current: dict[str, str]) -> dict[str, str]:
-        return {k: v for k, v in current.items() if k not in doomed}
-
-    services(request).graveler.update_repository_metadata(repo.name, update)
+    catalog(request).repositories.delete_metadata(request.path_params["repository"], body.keys)
     return no_content()
 
 
@@ -67,23 +40,18 @@ def _location_response(location: str) -> Response:
 
 
 async def get_meta_range(request: Request) -> Response:
-    repo = repository(request)
-    tree_id = request.path_params["meta_range"]
-    committed = services(request).graveler.committed
-    try:
-        await run_blocking(committed.check_stored, repo.storage_namespace, tree_id)
-    except (ObjectNotFoundError, CorruptObjectError):
-        raise ApiError(404, f"metarange {tree_id!r} not found") from None
-    return _location_response(join_uri(repo.storage_namespace, CommittedStore.address(tree_id)))
+    repositories = catalog(request).repositories
+    location = await repositories.metarange_location(
+        request.path_params["repository"], request.path_params["meta_range"]
+    )
+    return _location_response(location)
 
 
 async def get_range(request: Request) -> Response:
-    repo = repository(request)
-    range_id = request.path_params["range"]
-    location = join_uri(repo.storage_namespace, CommittedStore.address(range_id))
-    block = services(request).block
-    if not _OBJECT_ID.fullmatch(range_id) or not await run_blocking(block.exists, location):
-        raise ApiError(404, f"range {range_id!r} not found")
+    repositories = catalog(request).repositories
+    location = await repositories.range_location(
+        request.path_params["repository"], request.path_params["range"]
+    )
     return _location_response(location)
 
 

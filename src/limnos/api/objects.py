@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from starlette.routing import Route
 from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.api.common import (
     ApiError,
+    catalog,
     header_text,
     header_value,
     json_response,
@@ -26,23 +26,12 @@ from limnos.api.common import (
     query_required,
     query_str,
     read_json,
-    repository,
-    resolve_ref,
-    run_write,
-    services,
-    writable,
 )
-from limnos.api.threads import run_blocking
-from limnos.api.upload_body import BodySink, receive_multipart, receive_raw
-from limnos.block.adapter import CHUNK_SIZE, BlockWriter, ObjectNotFoundError, PutResult, join_uri
-from limnos.catalog.catalog import DEFAULT_CONTENT_TYPE, Catalog
+from limnos.api.errors import error_body
+from limnos.api.upload_body import receive_multipart, receive_raw
 from limnos.catalog.entry import Entry
-from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
-from limnos.graveler.model import Repository
-from limnos.graveler.names import check_path
-from limnos.graveler.revparse import ResolvedRef
+from limnos.catalog.results import StoredObject
 
-MAX_DELETE_PATHS = 1000
 _META_PREFIX = "x-lakefs-meta-"
 _INTERNAL_PREFIX = "x-lakefs-internal-"
 _INTERNAL_KEY_PREFIX = "::lakefs::"
@@ -104,12 +93,13 @@ class UpdateObjectUserMetadata(msgspec.Struct):
 # response bodies -----------------------------------------------------------------------
 
 
-def object_stats(repo: Repository, path: str, entry: Entry, *, with_metadata: bool = True) -> dict[str, Any]:
+def object_stats(obj: StoredObject, *, with_metadata: bool = True) -> dict[str, Any]:
     """The contract's ObjectStats of an object; ``metadata`` is present only with ``with_metadata``."""
+    entry = obj.entry
     body: dict[str, Any] = {
-        "path": path,
+        "path": obj.path,
         "path_type": "object",
-        "physical_address": entry.physical_address(repo.storage_namespace),
+        "physical_address": obj.physical_address,
         "checksum": entry.checksum,
         "size_bytes": entry.size,
         "mtime": entry.mtime,
@@ -126,24 +116,6 @@ def common_prefix_stats(path: str) -> dict[str, Any]:
 
 
 # request helpers -----------------------------------------------------------------------
-
-
-def _branch(request: Request, repo: Repository) -> tuple[str, ResolvedRef]:
-    """The branch named by the ``branch`` path parameter, as a ref that sees its staging area.
-
-    Only a plain branch name is accepted: tags, commits and expressions such as ``main@``
-    cannot be written to, and answer 404 like any missing branch.
-    """
-    name: str = request.path_params["branch"]
-    branch = services(request).graveler.get_branch(repo, name)
-    return name, ResolvedRef(branch.commit_id, name, branch)
-
-
-def _object_path(request: Request, name: str = "path") -> str:
-    """The required object path query parameter, validated."""
-    path = query_required(request, name)
-    check_path(path)
-    return path
 
 
 def _check_no_presign(request: Request) -> None:
@@ -222,30 +194,6 @@ def _object_headers(entry: Entry) -> dict[str, str]:
     }
 
 
-def _open(
-    catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int
-) -> Iterator[bytes]:
-    try:
-        return catalog.open(repo, entry, start, end)
-    except ObjectNotFoundError:
-        raise _missing(path) from None
-
-
-def _read_cached(
-    catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int
-) -> bytes | None:
-    try:
-        return catalog.read_cached(repo, entry, start, end)
-    except ObjectNotFoundError:
-        raise _missing(path) from None
-
-
-def _missing(path: str) -> ApiError:
-    # The entry exists but its bytes are gone from storage: lakeFS answers 410. The message
-    # names the object's path, which the client knows, not its internal address.
-    return ApiError(410, f"the data of object {path!r} is missing from storage")
-
-
 def content_disposition(disposition: str, path: str) -> str:
     """A Content-Disposition value naming the object's base name (RFC 6266).
 
@@ -266,21 +214,16 @@ def content_disposition(disposition: str, path: str) -> str:
     return value
 
 
-def _read_small(catalog: Catalog, repo: Repository, path: str, entry: Entry, start: int, end: int) -> bytes:
-    return b"".join(_open(catalog, repo, path, entry, start, end))
-
-
 # reads ---------------------------------------------------------------------------------
 
 
 async def get_object(request: Request) -> Response:
     """getObject and headObject: the bytes of an object (or only its headers), optionally a range."""
     head = request.method == "HEAD"
-    svc = services(request)
-    repo = repository(request)
-    ref = resolve_ref(request, repo, request.path_params["ref"])
-    path = _object_path(request)
-    entry = svc.catalog.stat(repo, ref, path)
+    objects = catalog(request).objects
+    path = query_required(request, "path")
+    obj = objects.stat(request.path_params["repository"], request.path_params["ref"], path)
+    entry = obj.entry
     headers = _object_headers(entry)
     if not head:
         if_none_match = request.headers.get("if-none-match")
@@ -298,8 +241,7 @@ async def get_object(request: Request) -> Response:
             return _range_not_satisfiable(entry.size, head=head)
         status = 206
         headers["Content-Range"] = f"bytes {first}-{last}/{entry.size}"
-    length = last - first + 1
-    headers["Content-Length"] = str(length)
+    headers["Content-Length"] = str(last - first + 1)
     if head:
         return Response(status_code=status, headers=headers)
     disposition = "inline" if entry.content_type in _INLINE_TYPES else "attachment"
@@ -311,26 +253,19 @@ async def get_object(request: Request) -> Response:
             "Content-Security-Policy": "default-src 'none'",
         }
     )
-    if length <= CHUNK_SIZE:
-        # A small object is read whole: at once when its bytes are in memory, otherwise in
-        # one trip to a worker thread.
-        data = _read_cached(svc.catalog, repo, path, entry, first, last + 1)
-        if data is None:
-            data = await run_blocking(_read_small, svc.catalog, repo, path, entry, first, last + 1)
+    data = await objects.read(obj, first, last + 1)
+    if isinstance(data, bytes):
         return Response(data, status_code=status, headers=headers)
-    chunks = await run_blocking(_open, svc.catalog, repo, path, entry, first, last + 1)
-    return StreamingResponse(chunks, status_code=status, headers=headers)
+    return StreamingResponse(data, status_code=status, headers=headers)
 
 
 async def stat_object(request: Request) -> Response:
     """statObject: the ObjectStats of one object."""
-    repo = repository(request)
-    ref = resolve_ref(request, repo, request.path_params["ref"])
-    path = _object_path(request)
+    path = query_required(request, "path")
     with_metadata = query_bool(request, "user_metadata", True)
-    entry = services(request).catalog.stat(repo, ref, path)
+    obj = catalog(request).objects.stat(request.path_params["repository"], request.path_params["ref"], path)
     _check_no_presign(request)
-    body = object_stats(repo, path, entry)
+    body = object_stats(obj)
     if not with_metadata:
         # lakeFS always sends the metadata field, empty when it was not asked for.
         body["metadata"] = {}
@@ -339,34 +274,36 @@ async def stat_object(request: Request) -> Response:
 
 async def list_objects(request: Request) -> Response:
     """listObjects: a page of objects and common prefixes under a prefix."""
-    repo = repository(request)
-    ref = resolve_ref(request, repo, request.path_params["ref"])
     amount = page_amount(request)
     prefix = query_str(request, "prefix")
     delimiter = query_str(request, "delimiter")
     after = query_str(request, "after")
     with_metadata = query_bool(request, "user_metadata", True)
     _check_no_presign(request)
-    page, has_more = services(request).catalog.list_entries(
-        repo, ref, prefix=prefix, delimiter=delimiter, after=after, amount=amount
+    page = catalog(request).objects.list(
+        request.path_params["repository"],
+        request.path_params["ref"],
+        prefix=prefix,
+        delimiter=delimiter,
+        after=after,
+        amount=amount,
     )
     results: list[dict[str, Any]] = []
-    for item in page:
+    for item in page.items:
         if item.value is None:
             results.append(common_prefix_stats(item.path))
         else:
             # As lakeFS: the metadata field appears only for objects that have some.
-            shown = with_metadata and bool(item.value.metadata)
-            results.append(object_stats(repo, item.path, item.value, with_metadata=shown))
+            shown = with_metadata and bool(item.value.entry.metadata)
+            results.append(object_stats(item.value, with_metadata=shown))
     next_offset = results[-1]["path"] if results else ""
-    return json_response(paginated(results, has_more, next_offset))
+    return json_response(paginated(results, page.has_more, next_offset))
 
 
 async def get_underlying_properties(request: Request) -> Response:
     """getUnderlyingProperties: storage properties of an object's bytes (no storage classes here)."""
-    repo = repository(request)
-    ref = resolve_ref(request, repo, request.path_params["ref"])
-    services(request).catalog.stat(repo, ref, _object_path(request))
+    path = query_required(request, "path")
+    catalog(request).objects.stat(request.path_params["repository"], request.path_params["ref"], path)
     return json_response({"storage_class": None})
 
 
@@ -379,104 +316,41 @@ async def upload_object(request: Request) -> Response:
     The deprecated ``storageClass`` parameter is accepted and has no effect: the stores
     behind Limnos have no storage classes to choose from.
     """
-    svc = services(request)
-    repo = writable(repository(request), query_bool(request, "force"))
-    branch_name, branch_ref = _branch(request, repo)
-    path = _object_path(request)
-    if_absent = _upload_if_absent(request)
-    # Refuse before receiving any byte when the path is taken; the staging write checks again.
-    if if_absent and svc.catalog.find(repo, branch_ref, path) is not None:
-        raise ApiError(412, "path already exists")
+    path = query_required(request, "path")
+    upload = catalog(request).uploads.begin(
+        request.path_params["repository"],
+        request.path_params["branch"],
+        path,
+        force=query_bool(request, "force"),
+        if_absent=_upload_if_absent(request),
+    )
     metadata = _user_metadata_headers(request)
     request_type = request.headers.get("content-type", "")
     media_type, options = parse_options_header(request_type)
-
-    sink = BodySink(svc.catalog, repo)
     try:
         if media_type == b"multipart/form-data":
             boundary = options.get(b"boundary")
             if not boundary:
                 raise ApiError(400, "multipart/form-data body without a boundary")
-            content_type = await receive_multipart(request, sink, boundary)
+            content_type = await receive_multipart(request, upload, boundary)
         else:
-            await receive_raw(request, sink)
+            await receive_raw(request, upload)
             content_type = request_type
-        # Stored as the text the client sent: UTF-8 bytes, not Starlette's Latin-1 reading.
-        content_type = header_text(content_type)
     except ClientDisconnect:
-        await sink.abort()
+        await upload.abort()
         raise ApiError(400, "the client disconnected before the body was complete") from None
     except BaseException:
-        await sink.abort()
+        await upload.abort()
         raise
-
-    writes = svc.writes
-    if writes is not None and writes.syncs_objects and sink.in_memory:
-        # A small object on a local disk: written, made durable and staged in a group, all
-        # off the event loop.
-        stored: list[PutResult] = []
-
-        def produce() -> BlockWriter:
-            try:
-                stored.append(sink.finish_unsynced())
-            except BaseException:
-                if sink.writer is not None:
-                    sink.writer.abort()
-                raise
-            assert sink.writer is not None
-            return sink.writer
-
-        def link() -> Entry:
-            return svc.catalog.link(
-                repo,
-                branch_name,
-                path,
-                sink.address,
-                stored[0],
-                content_type=content_type or DEFAULT_CONTENT_TYPE,
-                metadata=metadata,
-                if_absent=if_absent,
-                known=branch_ref.branch,
-            )
-
-        entry = await writes.run(link, produce=produce)
-        return json_response(object_stats(repo, path, entry), 201)
-
-    def stage() -> Entry:
-        # Durable bytes first, then the staging record: both wait on fsync, so both run
-        # in one worker-thread call, off the event loop.
-        stored = sink.commit_now()
-        try:
-            return svc.catalog.link(
-                repo,
-                branch_name,
-                path,
-                sink.address,
-                stored,
-                content_type=content_type or DEFAULT_CONTENT_TYPE,
-                metadata=metadata,
-                if_absent=if_absent,
-                known=branch_ref.branch,
-            )
-        except BaseException:
-            # Nothing points at the bytes: remove them rather than leave garbage behind.
-            svc.block.delete(join_uri(repo.storage_namespace, sink.address))
-            raise
-
-    try:
-        entry = await run_blocking(stage)
-    except Exception:
-        # Not on cancellation: the thread goes on and may yet stage the bytes.
-        await sink.abort()
-        raise
-    return json_response(object_stats(repo, path, entry), 201)
+    # Stored as the text the client sent: UTF-8 bytes, not Starlette's Latin-1 reading.
+    obj = await upload.finish(content_type=header_text(content_type), metadata=metadata)
+    return json_response(object_stats(obj), 201)
 
 
 async def upload_object_preflight(request: Request) -> Response:
     """uploadObjectPreflight: 204 when an upload to ``path`` of the branch may be attempted."""
-    repo = repository(request)
-    _branch(request, repo)
-    _object_path(request)
+    path = query_required(request, "path")
+    catalog(request).uploads.check(request.path_params["repository"], request.path_params["branch"], path)
     return no_content()
 
 
@@ -485,60 +359,24 @@ async def upload_object_preflight(request: Request) -> Response:
 
 async def delete_object(request: Request) -> Response:
     """deleteObject: stage the deletion of one object; a missing object is not an error."""
-    svc = services(request)
-    repo = writable(repository(request), query_bool(request, "force"))
-    branch_name, branch_ref = _branch(request, repo)
-    path = _object_path(request)
+    path = query_required(request, "path")
+    force = query_bool(request, "force")
     query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
-    svc.graveler.check_writable(repo)  # refused even for a missing path, as in lakeFS
-    if svc.catalog.find(repo, branch_ref, path) is None:
-        # The contract: deleting a missing object succeeds (and stages nothing).
-        return no_content()
-
-    def delete() -> None:
-        try:
-            svc.catalog.delete(repo, branch_name, path)
-        except NotFoundError:
-            # Deleted meanwhile by someone else: still a success, unless the branch went away.
-            svc.graveler.get_branch(repo, branch_name)
-
-    await run_write(request, delete)
+    await catalog(request).objects.delete(
+        request.path_params["repository"], request.path_params["branch"], path, force=force
+    )
     return no_content()
 
 
 async def delete_objects(request: Request) -> Response:
     """deleteObjects: stage the deletion of up to 1000 paths; per-path errors in the answer."""
-    svc = services(request)
-    repo = writable(repository(request), query_bool(request, "force"))
-    branch_name, branch_ref = _branch(request, repo)
+    force = query_bool(request, "force")
     query_bool(request, "no_tombstone")  # validated; deletions always stage a tombstone
     body = await read_json(request, PathList)
-    if len(body.paths) > MAX_DELETE_PATHS:
-        raise ApiError(400, f"too many paths: at most {MAX_DELETE_PATHS} can be deleted in one request")
-    errors: list[dict[str, Any]] = []
-    valid: list[str] = []
-    for path in dict.fromkeys(body.paths):
-        if not path:
-            # An empty path deletes nothing (Spark deletes "branch/" this way and expects success).
-            continue
-        try:
-            check_path(path)
-        except ValidationError as err:
-            errors.append({"path": path, "status_code": 400, "message": str(err)})
-            continue
-        valid.append(path)
-    refused = f"repository {repo.name!r} is read-only" if repo.read_only else None
-    if refused is None:
-        # Missing paths are a success that stages nothing, as in lakeFS.
-        existing = [path for path in valid if svc.catalog.find(repo, branch_ref, path) is not None]
-        try:
-            if existing:
-                await run_write(request, svc.catalog.delete_many, repo, branch_name, existing)
-        except ForbiddenError as err:
-            refused = str(err)
-    if refused is not None:
-        # As lakeFS: a refused deletion is reported for each path of the request.
-        errors.extend({"path": path, "status_code": 403, "message": refused} for path in valid)
+    refused = await catalog(request).objects.delete_many(
+        request.path_params["repository"], request.path_params["branch"], body.paths, force=force
+    )
+    errors = [{"path": item.path, **error_body(item.error)} for item in refused]
     return json_response({"errors": errors})
 
 
@@ -548,32 +386,26 @@ async def copy_object(request: Request) -> Response:
     ``shallow`` copies are accepted and made as full copies: storage shares the bytes where
     it can anyway, and the copy stays independent of the source's lifetime.
     """
-    svc = services(request)
-    repo = repository(request)
-    branch_name, _ = _branch(request, repo)
     dest_path = query_required(request, "dest_path")
-    check_path(dest_path, what="destination path")
     body = await read_json(request, ObjectCopyCreation)
-    check_path(body.src_path, what="source path")
-    repo = writable(repo, body.force)
-    src_ref = resolve_ref(request, repo, body.src_ref or branch_name)
-    # Copying may move bytes through this process (some stores cannot copy server-side).
-    try:
-        entry = await run_blocking(svc.catalog.copy, repo, src_ref, body.src_path, branch_name, dest_path)
-    except ObjectNotFoundError:
-        # The source entry exists but its bytes are gone: 410, as getObject answers.
-        raise _missing(body.src_path) from None
-    return json_response(object_stats(repo, dest_path, entry), 201)
+    obj = await catalog(request).objects.copy(
+        request.path_params["repository"],
+        request.path_params["branch"],
+        dest_path,
+        body.src_path,
+        src_ref=body.src_ref or "",
+        force=body.force,
+    )
+    return json_response(object_stats(obj), 201)
 
 
 async def update_object_user_metadata(request: Request) -> Response:
     """updateObjectUserMetadata: replace all user metadata of an object on a branch."""
-    svc = services(request)
-    repo = repository(request)
-    _, branch_ref = _branch(request, repo)
-    path = _object_path(request)
+    path = query_required(request, "path")
     body = await read_json(request, UpdateObjectUserMetadata)
-    await run_write(request, svc.catalog.update_metadata, repo, branch_ref, path, body.set_)
+    await catalog(request).objects.update_metadata(
+        request.path_params["repository"], request.path_params["branch"], path, body.set_
+    )
     return Response(status_code=201)
 
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from limnos.api.common import (
-    ApiError,
+    catalog,
     current_user,
     json_response,
     no_content,
@@ -19,11 +19,8 @@ from limnos.api.common import (
     query_bool,
     query_str,
     read_json,
-    repository,
-    services,
-    take_page,
 )
-from limnos.graveler.model import Repository
+from limnos.catalog.results import Repository
 
 
 class RepositoryCreation(msgspec.Struct, forbid_unknown_fields=False):
@@ -48,41 +45,40 @@ def repository_body(repo: Repository) -> dict[str, Any]:
 
 
 async def list_repositories(request: Request) -> Response:
-    amount = page_amount(request)
-    prefix = query_str(request, "prefix")
-    after = query_str(request, "after")
-    search = query_str(request, "search")
-    repos = services(request).graveler.list_repositories(start=after, prefix=prefix)
-    matching = (repo for repo in repos if not search or search in repo.name)
-    page, has_more = take_page(matching, after, amount, lambda repo: repo.name)
-    results = [repository_body(repo) for repo in page]
-    return json_response(paginated(results, has_more, results[-1]["id"] if results else ""))
+    page = catalog(request).repositories.list(
+        prefix=query_str(request, "prefix"),
+        after=query_str(request, "after"),
+        search=query_str(request, "search"),
+        amount=page_amount(request),
+    )
+    results = [repository_body(repo) for repo in page.items]
+    return json_response(paginated(results, page.has_more, results[-1]["id"] if results else ""))
 
 
 async def create_repository(request: Request) -> Response:
     body = await read_json(request, RepositoryCreation)
-    if body.storage_id:
-        # One blockstore per installation, whose id is empty (lakeFS's single-storage setup).
-        raise ApiError(400, f"storage_id {body.storage_id!r} is not a storage of this installation")
-    repo = services(request).catalog.create_repository(
+    repo = catalog(request).repositories.create(
         body.name,
         body.storage_namespace,
-        body.default_branch or "main",
+        body.default_branch,
         sample_data=body.sample_data,
         bare=query_bool(request, "bare"),
         read_only=body.read_only,
+        storage_id=body.storage_id,
         committer=current_user(request).username,
     )
     return json_response(repository_body(repo), 201)
 
 
 async def get_repository(request: Request) -> Response:
-    return json_response(repository_body(repository(request)))
+    return json_response(
+        repository_body(catalog(request).repositories.get(request.path_params["repository"]))
+    )
 
 
 async def delete_repository(request: Request) -> Response:
     force = query_bool(request, "force")
-    services(request).graveler.delete_repository(request.path_params["repository"], force=force)
+    catalog(request).repositories.delete(request.path_params["repository"], force=force)
     return no_content()
 
 

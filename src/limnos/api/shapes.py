@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from limnos.api.common import paginated, take_page
-from limnos.graveler.model import Commit
+from limnos.api.common import paginated
+from limnos.catalog.results import CommitInfo, Page, RefInfo
 
 
-def commit_body(commit_id: str, commit: Commit) -> dict[str, Any]:
-    """The contract's Commit object for ``commit`` stored under ``commit_id``."""
+def commit_body(info: CommitInfo) -> dict[str, Any]:
+    """The contract's Commit object."""
+    commit = info.commit
     return {
-        "id": commit_id,
+        "id": info.id,
         "parents": list(commit.parents),
         "committer": commit.committer,
         "message": commit.message,
@@ -24,13 +24,12 @@ def commit_body(commit_id: str, commit: Commit) -> dict[str, Any]:
     }
 
 
-def ref_body(name: str, commit_id: str) -> dict[str, Any]:
+def ref_body(ref: RefInfo) -> dict[str, Any]:
     """The contract's Ref object: a branch or tag name and the commit it points at."""
-    return {"id": name, "commit_id": commit_id}
+    return {"id": ref.name, "commit_id": ref.commit_id}
 
 
-def ref_page(items: Iterable[tuple[str, str]], after: str, amount: int) -> dict[str, Any]:
-    """A RefList page of (name, commit id) pairs in name order, names strictly after ``after``."""
-    page, has_more = take_page(items, after, amount, lambda item: item[0])
-    results = [ref_body(name, commit_id) for name, commit_id in page]
-    return paginated(results, has_more, results[-1]["id"] if results else "")
+def ref_page(page: Page[RefInfo]) -> dict[str, Any]:
+    """The contract's RefList of a page of branches or tags."""
+    results = [ref_body(ref) for ref in page.items]
+    return paginated(results, page.has_more, results[-1]["id"] if results else "")

@@ -1,4 +1,4 @@
-"""Receiving an upload's body: raw or multipart, streamed to storage in batches."""
+"""Receiving an upload's body, raw or multipart, and handing its bytes to the catalog as they arrive."""
 
 from __future__ import annotations
 
@@ -9,76 +9,13 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from limnos.api.common import ApiError
-from limnos.api.threads import run_blocking
-from limnos.block.adapter import BlockWriter, PutResult
-from limnos.catalog.catalog import Catalog
-from limnos.graveler.model import Repository
-
-# Uploaded bytes are handed to storage in batches of this size, so that a small object
-# costs one trip to a worker thread and a large one a bounded amount of memory.
-WRITE_BATCH = 1024 * 1024
+from limnos.catalog.uploads import Upload
 
 
-class BodySink:
-    """Receives an upload's bytes and writes them to storage in batches, off the event loop.
-
-    The storage writer is created with the first batch, so an object smaller than a batch
-    is created, written and committed in a single worker-thread call.
-    """
-
-    def __init__(self, catalog: Catalog, repo: Repository) -> None:
-        self.catalog = catalog
-        self.repo = repo
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.address = ""
-        self.writer: BlockWriter | None = None
-
-    async def add(self, data: bytes) -> None:
-        """Accept the next bytes of the object."""
-        if not data:
-            return
-        self.pending.append(data)
-        self.pending_size += len(data)
-        if self.pending_size >= WRITE_BATCH:
-            await run_blocking(self._flush)
-
-    def _flush(self) -> None:
-        if self.writer is None:
-            self.address, self.writer = self.catalog.writer(self.repo)
-        if self.pending:
-            data = b"".join(self.pending)
-            self.pending.clear()
-            self.pending_size = 0
-            self.writer.write(data)
-
-    @property
-    def in_memory(self) -> bool:
-        """Whether the whole body received so far is still in memory (none of it written)."""
-        return self.writer is None
-
-    def finish_unsynced(self) -> PutResult:
-        """Write the body and finish it without waiting for durability (see BlockWriter.finish)."""
-        self._flush()
-        assert self.writer is not None
-        return self.writer.finish()
-
-    def commit_now(self) -> PutResult:
-        """Make the object durable at :attr:`address` (blocking: call it off the event loop)."""
-        self._flush()
-        assert self.writer is not None
-        return self.writer.commit()
-
-    async def abort(self) -> None:
-        """Discard whatever was written."""
-        self.pending.clear()
-        if self.writer is not None:
-            await run_blocking(self.writer.abort)
-
-
-async def receive_raw(request: Request, sink: BodySink) -> None:
+async def receive_raw(request: Request, upload: Upload) -> None:
+    """Hand the whole request body to ``upload``."""
     async for chunk in request.stream():
-        await sink.add(chunk)
+        await upload.add(chunk)
 
 
 class _ContentPart:
@@ -143,8 +80,8 @@ class _ContentPart:
             self.complete = True
 
 
-async def receive_multipart(request: Request, sink: BodySink, boundary: bytes) -> str:
-    """Stream the ``content`` part of a multipart body into ``sink``; its content type."""
+async def receive_multipart(request: Request, upload: Upload, boundary: bytes) -> str:
+    """Hand the ``content`` part of a multipart body to ``upload``; its content type."""
     state = _ContentPart()
     try:
         parser = MultipartParser(boundary, callbacks=state.callbacks())  # type: ignore[arg-type]
@@ -156,7 +93,7 @@ async def receive_multipart(request: Request, sink: BodySink, boundary: bytes) -
         except FormParserError as err:
             raise ApiError(400, f"malformed multipart body: {err}") from None
         for data in state.data:
-            await sink.add(data)
+            await upload.add(data)
         state.data.clear()
         if state.complete:
             # The rest of the body is not needed; the server discards it.

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import msgspec
 
 from limnos.block.adapter import PutResult, join_uri
 
-RELATIVE = 0
-FULL = 1
+
+class AddressType(IntEnum):
+    """How an entry's address names its bytes (stored as the number)."""
+
+    #: Relative to the repository's storage namespace.
+    RELATIVE = 0
+    #: A full URI, possibly outside the namespace (imported objects).
+    FULL = 1
 
 
 class Entry(msgspec.Struct, frozen=True, array_like=True):
     """An object's metadata. Encoding is canonical: equal entries give equal bytes."""
 
     address: str
-    address_type: int  # RELATIVE to the storage namespace, or a FULL URI
+    address_type: AddressType
     size: int
     checksum: str
     mtime: int
@@ -29,7 +37,7 @@ class Entry(msgspec.Struct, frozen=True, array_like=True):
         *,
         content_type: str = "application/octet-stream",
         metadata: dict[str, str] | None = None,
-        address_type: int = RELATIVE,
+        address_type: AddressType = AddressType.RELATIVE,
     ) -> Entry:
         """The entry of bytes the blockstore just stored at ``address``."""
         return cls(
@@ -44,7 +52,7 @@ class Entry(msgspec.Struct, frozen=True, array_like=True):
 
     def physical_address(self, storage_namespace: str) -> str:
         """The full URI of the object's bytes."""
-        if self.address_type == FULL:
+        if self.address_type == AddressType.FULL:
             return self.address
         return join_uri(storage_namespace, self.address)
 

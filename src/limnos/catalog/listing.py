@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -104,3 +104,16 @@ def list_page(
             results.append(Listed(key, value))
         if not restarted:
             return results, False
+
+
+def take_page(items: Iterable[V], after: str, amount: int, name: Callable[[V], str]) -> tuple[list[V], bool]:
+    """Up to ``amount`` items whose name sorts after ``after`` (items come in name order),
+    and whether more follow."""
+    page: list[V] = []
+    for item in items:
+        if name(item) <= after:
+            continue
+        if len(page) == amount:
+            return page, True
+        page.append(item)
+    return page, False

@@ -6,8 +6,6 @@ import argparse
 import os
 import sys
 
-import msgspec
-
 from limnos import __version__
 from limnos.config import Config, ConfigError, load
 
@@ -48,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _setup(config: Config, user: str, key: str | None, secret: str | None) -> int:
-    from limnos.api.services import build
     from limnos.auth import AlreadyExistsError
+    from limnos.server.services import build
 
     services = build(config)
     try:
@@ -70,9 +68,9 @@ def _setup(config: Config, user: str, key: str | None, secret: str | None) -> in
 def _run(config: Config, workers: int | None) -> int:
     import uvicorn
 
-    from limnos.api.app import CONFIG_ENV
-    from limnos.bootstrap import bootstrap
-    from limnos.cli.serve import reserve, run_server, serve
+    from limnos.server.app import export_config
+    from limnos.server.bootstrap import bootstrap
+    from limnos.server.workers import reserve, run_server, serve
 
     host, port = config.listen()
     # The address is taken before anything is written: a start that cannot serve leaves
@@ -92,11 +90,9 @@ def _run(config: Config, workers: int | None) -> int:
         count = os.cpu_count() or 1
     if config["blockstore.type"] == "mem":
         count = 1  # objects of the mem blockstore live in one process
-    os.environ[CONFIG_ENV] = msgspec.json.encode(
-        {"values": config.values, "quickstart": config.quickstart}
-    ).decode()
+    export_config(config)
     server_config = uvicorn.Config(
-        "limnos.api.app:app_from_env",
+        "limnos.server.app:app_from_env",
         factory=True,
         host=host,
         port=port,

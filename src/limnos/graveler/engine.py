@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 
@@ -53,17 +54,21 @@ class _Marker(msgspec.Struct):
 _LAKEFS_MARKER = "_lakefs/dummy"
 
 
+#: How a path differs between two states.
+ChangeKind = Literal["added", "removed", "changed"]
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One difference between two states of a branch."""
 
     key: str
-    kind: str  # "added" | "removed" | "changed"
+    kind: ChangeKind
     left: bytes | None
     right: bytes | None
 
 
-def change_kind(left: bytes | None, right: bytes | None) -> str:
+def change_kind(left: bytes | None, right: bytes | None) -> ChangeKind:
     """The lakeFS diff type of a difference."""
     if left is None:
         return "added"

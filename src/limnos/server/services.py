@@ -1,4 +1,6 @@
-"""The objects one server process works with, built from the configuration."""
+"""Server assembly: the stores, engine, catalog and auth of one process, built from the
+configuration. The command line, first-start work and the worker processes build their
+services here; front ends are handed the catalog and auth, never the stores."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from limnos.api.write_groups import WriteGroups
 from limnos.auth import AuthService
 from limnos.block.adapter import BlockAdapter
 from limnos.block.local import LocalAdapter
@@ -31,8 +32,6 @@ class Services:
     graveler: Graveler
     catalog: Catalog
     auth: AuthService
-    #: Runs short writes grouped, from one thread; None when the metadata store cannot.
-    writes: WriteGroups | None
 
     def close(self) -> None:
         """Release connections."""
@@ -100,7 +99,7 @@ def build(config: Config) -> Services:
         same=same_content,
     )
     graveler = Graveler(kv, block, committed)
-    catalog = Catalog(graveler, block)
+    catalog = Catalog(kv, graveler, block, import_enabled=config["blockstore.local.import_enabled"])
     return Services(
         config=config,
         kv=kv,
@@ -109,5 +108,4 @@ def build(config: Config) -> Services:
         graveler=graveler,
         catalog=catalog,
         auth=AuthService(kv, config["auth.encrypt.secret_key"]),
-        writes=WriteGroups(kv, block) if kv.groups_writes else None,
     )

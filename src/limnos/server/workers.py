@@ -2,7 +2,7 @@
 
 The parent binds the listen address once and hands the socket to every worker; the
 workers take turns accepting so that each holds as many connections as the others
-(:mod:`limnos.cli.balance`). The parent only supervises: it restarts a worker that dies
+(:mod:`limnos.server.balance`). The parent only supervises: it restarts a worker that dies
 and stops them all on SIGTERM or SIGINT.
 """
 
@@ -21,7 +21,7 @@ from types import FrameType
 
 import uvicorn
 
-from limnos.cli.balance import BalancedServer, ConnectionTable
+from limnos.server.balance import BalancedServer, ConnectionTable
 
 _PR_SET_PDEATHSIG = 1
 

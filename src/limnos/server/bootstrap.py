@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from limnos.api.services import build
 from limnos.auth import AlreadyExistsError, AuthError
+from limnos.catalog.errors import LimnosError, NotFound
 from limnos.config import Config, ConfigError
-from limnos.graveler.errors import GravelerError, NotFoundError
-
-QUICKSTART_REPOSITORY = "quickstart"
+from limnos.sample import QUICKSTART_REPOSITORY
+from limnos.server.services import build
 
 
 def bootstrap(config: Config) -> bool:
@@ -35,19 +34,19 @@ def bootstrap(config: Config) -> bool:
                 raise ConfigError(f"configuration keys installation.*: {err}") from None
         if config.quickstart:
             try:
-                services.graveler.get_repository(QUICKSTART_REPOSITORY)
-            except NotFoundError:
+                services.catalog.repositories.get(QUICKSTART_REPOSITORY)
+            except NotFound:
                 try:
-                    services.catalog.create_repository(
+                    services.catalog.repositories.create(
                         QUICKSTART_REPOSITORY,
                         f"local://{QUICKSTART_REPOSITORY}",
                         "main",
                         sample_data=True,
                         committer=user,
                     )
-                except GravelerError:
+                except LimnosError:
                     # Another server starting beside this one created it first.
-                    services.graveler.get_repository(QUICKSTART_REPOSITORY)
+                    services.catalog.repositories.get(QUICKSTART_REPOSITORY)
         if not (user and config.quickstart):
             return False  # only the quickstart banner prints these credentials
         try:

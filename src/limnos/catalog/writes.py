@@ -1,15 +1,22 @@
-"""Short writes of many requests, run from one thread in one transaction per group.
+"""Where the catalog's writes run, and the one order that keeps them durable.
+
+A short engine write (create a branch, stage a deletion) and the staging of a new
+object go through :class:`Writes`. Its rule: **an entry is staged only once the bytes it
+names are durable**, and bytes that end up named by nothing are removed. This module is
+the only place that orders the two; everything that stores bytes for an entry (uploads,
+copies) hands both steps to it.
 
 Under load, what a small write costs is mostly not its own work but the disk's (a sync
 per request) and the interpreter lock's: every blocking call a worker thread makes has to
 win the lock back from the busy event loop, and a request that makes several such calls
-waits again and again. Here one thread per process takes every write queued meanwhile
-and runs each as an isolated part of one metadata transaction, committed once. Writes
-that stage new objects pass first through a second thread, which makes the objects of
-everything queued meanwhile durable with one blockstore sync; the two stages overlap, so
-one group's objects are synced while the previous group commits. Each request is
-answered after the commit, with its own outcome, exactly as if it had run alone: a
-failed write is undone by itself and the bytes it was to stage are removed.
+waits again and again. Where the metadata store allows it (SQLite), :class:`WriteGroups`
+has one thread per process take every write queued meanwhile and run each as an isolated
+part of one metadata transaction, committed once. Writes that stage new objects pass first
+through a second thread, which makes the objects of everything queued meanwhile durable
+with one blockstore sync; the two stages overlap, so one group's objects are synced while
+the previous group commits. Each request is answered after the commit, with its own
+outcome, exactly as if it had run alone: a failed write is undone by itself and the bytes
+it was to stage are removed.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from limnos.block.adapter import BlockAdapter, BlockWriter
+from limnos.block.adapter import BlockAdapter, BlockWriter, PutResult
+from limnos.catalog.threads import run_blocking
 from limnos.kv.store import KVStore
 
 T = TypeVar("T")
@@ -154,6 +162,64 @@ class WriteGroups:
             # The transaction failed to start or to commit: nothing of the group was written.
             outcomes = [err] * len(group)
         return outcomes
+
+
+class Writes:
+    """Runs the catalog's engine writes and stages new objects, durable bytes first."""
+
+    def __init__(self, kv: KVStore, block: BlockAdapter) -> None:
+        self.block = block
+        #: Runs short writes grouped, from one thread; None when the store cannot.
+        self.groups = WriteGroups(kv, block) if kv.groups_writes else None
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run a short engine write, ``fn()``: grouped with other requests' writes, off the
+        event loop, where the metadata store allows it (SQLite); otherwise inline, as reads
+        are (with PostgreSQL a worker thread measured slower: the thread hop cost more than
+        the round trip it spared the loop)."""
+        if self.groups is not None:
+            return await self.groups.run(fn)
+        return fn()
+
+    async def stage(
+        self,
+        link: Callable[[PutResult], T],
+        *,
+        commit: Callable[[], PutResult],
+        discard: Callable[[], None],
+        finish: Callable[[], tuple[BlockWriter, PutResult]] | None = None,
+    ) -> T:
+        """Make an object's bytes durable, then ``link`` them: stage the entry naming them.
+
+        ``commit`` makes the bytes durable and reports them; ``discard`` removes them when
+        ``link`` fails. ``finish``, when given, writes them without waiting for durability
+        (and removes what it wrote if it fails): with a blockstore that syncs in groups the
+        bytes of many requests are then made durable with one sync, all off the event loop.
+        """
+        if finish is not None and self.groups is not None and self.block.syncs_in_groups:
+            finished: list[PutResult] = []
+
+            def produce() -> BlockWriter:
+                writer, stored = finish()
+                finished.append(stored)
+                return writer
+
+            return await self.groups.run(lambda: link(finished[0]), produce=produce)
+        # Both steps wait on the disk or the network: one worker-thread call for the two.
+        return await run_blocking(self.stage_now, link, commit=commit, discard=discard)
+
+    @staticmethod
+    def stage_now(
+        link: Callable[[PutResult], T], *, commit: Callable[[], PutResult], discard: Callable[[], None]
+    ) -> T:
+        """:meth:`stage` in the calling thread, one object alone (blocking)."""
+        stored = commit()
+        try:
+            return link(stored)
+        except BaseException:
+            # Nothing points at the bytes: remove them rather than leave garbage behind.
+            discard()
+            raise
 
 
 def _as_exception(err: BaseException) -> Exception:

@@ -1,0 +1,47 @@
+"""The catalog's errors: the kinds every front end maps, and the catalog's own.
+
+Front ends catch and map these kinds only (a REST status code, an S3 error code); each
+error of a layer below the catalog derives from one of them, so it needs no translation
+on its way up.
+"""
+
+from __future__ import annotations
+
+from limnos.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    LimnosError,
+    NotFound,
+    PreconditionFailed,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+)
+
+__all__ = [
+    "Conflict",
+    "DataMissingError",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "LimnosError",
+    "NotFound",
+    "PreconditionFailed",
+    "TooManyRequests",
+    "Unauthenticated",
+    "Unavailable",
+]
+
+
+class DataMissingError(Gone):
+    """An object's entry exists but its bytes are gone from storage.
+
+    The message names the object's path, which the client knows, never its internal
+    address.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the data of object {path!r} is missing from storage")
+        self.path = path

@@ -1,0 +1,238 @@
+"""Objects on refs: stat, read, list, delete, copy, and their user metadata."""
+
+from __future__ import annotations
+
+import builtins
+
+import time
+from collections.abc import Iterator
+
+from limnos.block.adapter import CHUNK_SIZE, ObjectNotFoundError, PutResult, fresh_address, join_uri
+from limnos.catalog.entry import AddressType, Entry, decode_entry, encode_entry, normalize_metadata
+from limnos.catalog.errors import DataMissingError, Forbidden, Invalid, LimnosError
+from limnos.catalog.listing import Listed, list_page
+from limnos.catalog.results import Page, PathError, StoredObject
+from limnos.catalog.stores import Stores
+from limnos.catalog.threads import run_blocking
+from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
+from limnos.graveler.model import Repository
+from limnos.graveler.names import check_path
+from limnos.graveler.revparse import ResolvedRef
+
+#: The most paths one bulk deletion takes.
+MAX_DELETE_PATHS = 1000
+
+
+def find(stores: Stores, repo: Repository, ref: ResolvedRef, path: str) -> Entry | None:
+    """The entry at ``path`` as ``ref`` sees it, or None."""
+    value = stores.graveler.get(repo, ref, path)
+    return None if value is None else decode_entry(value)
+
+
+def stored_object(repo: Repository, path: str, entry: Entry) -> StoredObject:
+    """An entry with the full URI of its bytes."""
+    return StoredObject(path, entry, entry.physical_address(repo.storage_namespace))
+
+
+class Objects:
+    """Operations on the objects of a ref."""
+
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self._graveler = stores.graveler
+        self._block = stores.block
+
+    # reads --------------------------------------------------------------------------
+
+    def stat(self, repository: str, ref: str, path: str) -> StoredObject:
+        """The object at ``path`` of ``ref`` (NotFound)."""
+        repo = self._stores.repository(repository)
+        resolved = self._stores.resolve(repo, ref)
+        check_path(path)
+        entry = find(self._stores, repo, resolved, path)
+        if entry is None:
+            raise NotFoundError(f"object {path!r} not found")
+        return stored_object(repo, path, entry)
+
+    async def read(self, obj: StoredObject, start: int, end: int) -> bytes | Iterator[bytes]:
+        """The bytes ``[start, end)`` of an object: whole when they are few, otherwise as a
+        stream (DataMissing when storage lost them)."""
+        uri = obj.physical_address
+        try:
+            if end - start > CHUNK_SIZE:
+                return await run_blocking(self._block.get, uri, start, end)
+            # A small object is read whole: at once when its bytes are in memory, otherwise
+            # in one trip to a worker thread.
+            data = self._block.read_cached(uri, start, end)
+            if data is None:
+                data = await run_blocking(self._read_whole, uri, start, end)
+            return data
+        except ObjectNotFoundError:
+            raise DataMissingError(obj.path) from None
+
+    def _read_whole(self, uri: str, start: int, end: int) -> bytes:
+        return b"".join(self._block.get(uri, start, end))
+
+    def list(
+        self,
+        repository: str,
+        ref: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        after: str = "",
+        amount: int,
+    ) -> Page[Listed[StoredObject]]:
+        """A page of objects and common prefixes under ``prefix``, folded at ``delimiter``."""
+        repo = self._stores.repository(repository)
+        resolved = self._stores.resolve(repo, ref)
+        graveler = self._graveler
+
+        def scan(start: str) -> Iterator[tuple[str, StoredObject]]:
+            for key, value in graveler.iterate(repo, resolved, start=start, prefix=prefix):
+                yield key, stored_object(repo, key, decode_entry(value))
+
+        items, has_more = list_page(scan, prefix=prefix, delimiter=delimiter, after=after, amount=amount)
+        return Page(items, has_more)
+
+    # changes ------------------------------------------------------------------------
+
+    async def delete(self, repository: str, branch: str, path: str, *, force: bool = False) -> None:
+        """Stage the deletion of one object; a missing object is no error (and stages nothing)."""
+        repo = self._stores.repository(repository, force=force)
+        branch_ref = self._stores.branch(repo, branch)
+        check_path(path)
+        graveler = self._graveler
+        graveler.check_writable(repo)  # refused even for a missing path, as in lakeFS
+        if find(self._stores, repo, branch_ref, path) is None:
+            return
+
+        def delete() -> None:
+            try:
+                graveler.delete(repo, branch, path)
+            except NotFoundError:
+                # Deleted meanwhile by someone else: still a success, unless the branch went away.
+                graveler.get_branch(repo, branch)
+
+        await self._stores.writes.run(delete)
+
+    async def delete_many(
+        self, repository: str, branch: str, paths: builtins.list[str], *, force: bool = False
+    ) -> builtins.list[PathError]:
+        """Stage the deletion of up to :data:`MAX_DELETE_PATHS` paths; what was refused, per path.
+
+        Missing paths succeed and stage nothing; an empty path deletes nothing (Spark deletes
+        ``branch/`` this way and expects success). A refusal of the whole deletion (a
+        read-only repository) is reported for each path, as in lakeFS.
+        """
+        repo = self._stores.repository(repository, force=force)
+        branch_ref = self._stores.branch(repo, branch)
+        if len(paths) > MAX_DELETE_PATHS:
+            raise Invalid(f"too many paths: at most {MAX_DELETE_PATHS} can be deleted in one request")
+        errors: builtins.list[PathError] = []
+        valid: builtins.list[str] = []
+        for path in dict.fromkeys(paths):
+            if not path:
+                continue
+            try:
+                check_path(path)
+            except ValidationError as err:
+                errors.append(PathError(path, err))
+                continue
+            valid.append(path)
+        refused: LimnosError | None = None
+        if repo.read_only:
+            refused = Forbidden(f"repository {repo.name!r} is read-only")
+        else:
+            existing = [path for path in valid if find(self._stores, repo, branch_ref, path) is not None]
+            graveler = self._graveler
+            try:
+                if existing:
+                    await self._stores.writes.run(lambda: graveler.delete_many(repo, branch, existing))
+            except ForbiddenError as err:
+                refused = err
+        if refused is not None:
+            errors.extend(PathError(path, refused) for path in valid)
+        return errors
+
+    async def copy(
+        self,
+        repository: str,
+        branch: str,
+        dest_path: str,
+        src_path: str,
+        *,
+        src_ref: str = "",
+        force: bool = False,
+    ) -> StoredObject:
+        """Copy an object from any ref of the repository (default: the branch) to
+        ``dest_path`` of the branch; storage copies without moving bytes where it can.
+
+        The copy is a new object: its time is now, not the source's.
+        """
+        repo = self._stores.repository(repository, force=force)
+        self._stores.branch(repo, branch)
+        check_path(dest_path, what="destination path")
+        check_path(src_path, what="source path")
+        source_ref = self._stores.resolve(repo, src_ref or branch)
+        # Copying may move bytes through this process (some stores cannot copy server-side).
+        return await run_blocking(self._copy, repo, source_ref, src_path, branch, dest_path)
+
+    def _copy(
+        self, repo: Repository, src_ref: ResolvedRef, src_path: str, branch: str, dest_path: str
+    ) -> StoredObject:
+        source = find(self._stores, repo, src_ref, src_path)
+        if source is None:
+            raise NotFoundError(f"object {src_path!r} not found")
+        ns = repo.storage_namespace
+        address = fresh_address()
+        target = join_uri(ns, address)
+
+        def copy_bytes() -> PutResult:
+            try:
+                return self._block.copy(source.physical_address(ns), target)
+            except ObjectNotFoundError:
+                raise DataMissingError(src_path) from None
+
+        def link(_: PutResult) -> StoredObject:
+            entry = Entry(
+                address=address,
+                address_type=AddressType.RELATIVE,
+                size=source.size,
+                checksum=source.checksum,
+                mtime=int(time.time()),
+                content_type=source.content_type,
+                metadata=source.metadata,
+            )
+            self._graveler.set(repo, branch, dest_path, encode_entry(entry))
+            return stored_object(repo, dest_path, entry)
+
+        return self._stores.writes.stage_now(
+            link, commit=copy_bytes, discard=lambda: self._block.delete(target)
+        )
+
+    async def update_metadata(
+        self, repository: str, branch: str, path: str, metadata: dict[str, str]
+    ) -> None:
+        """Replace all user metadata of an object on a branch."""
+        repo = self._stores.repository(repository)
+        branch_ref = self._stores.branch(repo, branch)
+        check_path(path)
+        graveler = self._graveler
+
+        def update() -> None:
+            entry = find(self._stores, repo, branch_ref, path)
+            if entry is None:
+                raise NotFoundError(f"object {path!r} not found")
+            changed = Entry(
+                address=entry.address,
+                address_type=entry.address_type,
+                size=entry.size,
+                checksum=entry.checksum,
+                mtime=entry.mtime,
+                content_type=entry.content_type,
+                metadata=normalize_metadata(metadata),
+            )
+            graveler.set(repo, branch, path, encode_entry(changed))
+
+        await self._stores.writes.run(update)

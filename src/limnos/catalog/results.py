@@ -1,0 +1,101 @@
+"""What catalog operations return: typed records that front ends shape into answers."""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, TypeVar
+
+import msgspec
+
+from limnos.catalog.entry import Entry
+from limnos.graveler.engine import ChangeKind
+from limnos.graveler.model import Commit, Repository
+
+T = TypeVar("T")
+
+#: What a difference reports: the engine's kinds, and "conflict" where both sides of a
+#: three-dot comparison changed a path differently.
+DiffKind = ChangeKind | Literal["conflict"]
+#: How two refs are compared: as they stand, or what the right one changed since the
+#: merge base (what a merge of it would bring).
+DiffType = Literal["two_dot", "three_dot"]
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True):
+    """One page of a listing, in order, and whether more follow."""
+
+    items: list[T]
+    has_more: bool
+
+
+class RefInfo(msgspec.Struct, frozen=True):
+    """A branch or tag name and the commit it points at."""
+
+    name: str
+    commit_id: str
+
+
+class CommitInfo(msgspec.Struct, frozen=True):
+    """A commit and its id."""
+
+    id: str
+    commit: Commit
+
+
+class StoredObject(msgspec.Struct, frozen=True):
+    """An object at a path: its entry and the full URI of its bytes."""
+
+    path: str
+    entry: Entry
+    physical_address: str
+
+
+class Difference(msgspec.Struct, frozen=True):
+    """One difference between two states of a path, entries decoded."""
+
+    path: str
+    kind: DiffKind
+    left: Entry | None
+    right: Entry | None
+
+    @property
+    def size(self) -> int | None:
+        """Size of the object on the side that has it (right first)."""
+        entry = self.right or self.left
+        return entry.size if entry is not None else None
+
+
+class PathError(msgspec.Struct, frozen=True):
+    """Why one path of a bulk operation was refused, with the kind of the refusal."""
+
+    path: str
+    error: Exception
+
+
+class MergeBase(msgspec.Struct, frozen=True):
+    """The commits a merge would join, and their best common ancestor."""
+
+    source_commit_id: str
+    destination_commit_id: str
+    base_commit_id: str
+
+
+class StorageInfo(msgspec.Struct, frozen=True):
+    """What the installation's object storage offers."""
+
+    blockstore_type: str
+    import_enabled: bool
+
+
+__all__ = [
+    "CommitInfo",
+    "DiffKind",
+    "DiffType",
+    "Difference",
+    "MergeBase",
+    "Page",
+    "PathError",
+    "RefInfo",
+    "Repository",
+    "StorageInfo",
+    "StoredObject",
+]

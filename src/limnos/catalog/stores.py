@@ -1,0 +1,51 @@
+"""What every part of the catalog works with: the engine, the blockstore, the writes,
+and the lookups each operation starts with."""
+
+from __future__ import annotations
+
+import msgspec
+
+from limnos.block.adapter import BlockAdapter
+from limnos.catalog.writes import Writes
+from limnos.graveler.engine import Graveler
+from limnos.graveler.errors import NotFoundError
+from limnos.graveler.model import Repository
+from limnos.graveler.revparse import ResolvedRef
+
+
+class Stores:
+    """The engine, the blockstore and the writes of one process, with shared lookups."""
+
+    def __init__(self, graveler: Graveler, block: BlockAdapter, writes: Writes) -> None:
+        self.graveler = graveler
+        self.block = block
+        self.writes = writes
+
+    def repository(self, name: str, *, force: bool | None = None) -> Repository:
+        """The repository named ``name`` (NotFound). ``force`` lifts its read-only flag for
+        this one call: lakeFS lets forced writes, commits and merges into a read-only
+        repository, which is how such repositories are filled."""
+        repo = self.graveler.get_repository(name)
+        if force and repo.read_only:
+            return msgspec.structs.replace(repo, read_only=False)
+        return repo
+
+    def resolve(self, repo: Repository, ref: str) -> ResolvedRef:
+        """A ref expression resolved (NotFound, Invalid)."""
+        return self.graveler.resolve(repo, ref)
+
+    def branch(self, repo: Repository, name: str) -> ResolvedRef:
+        """A plain branch name as a ref that sees its staging area.
+
+        Tags, commits and expressions such as ``main@`` cannot be written to, and are
+        NotFound like any missing branch.
+        """
+        branch = self.graveler.get_branch(repo, name)
+        return ResolvedRef(branch.commit_id, name, branch)
+
+    def resolve_branch(self, repo: Repository, name: str) -> ResolvedRef:
+        """Resolve ``name`` and require a branch (NotFound otherwise)."""
+        resolved = self.graveler.resolve(repo, name)
+        if resolved.branch is None:
+            raise NotFoundError(f"branch {name!r} not found")
+        return resolved
