@@ -23,12 +23,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from limnos.server.services import Services, build
-
 from limnos.block.adapter import join_uri
 from limnos.catalog.entry import AddressType, Entry, encode_entry
 from limnos.config import Config, load
 from limnos.graveler.model import Repository
+from limnos.server.services import Services, build
 
 ACCESS_KEY_ID = "AKIALIMNOSBENCHADMIN"
 SECRET_ACCESS_KEY = "limnos-bench-secret-access-key-0123456789"
@@ -93,7 +92,8 @@ def engine_config(data_dir: Path, backend: dict[str, str] | None = None) -> Conf
 
 
 def open_services(data_dir: Path, backend: dict[str, str] | None = None) -> Services:
-    """Stores, engine and catalog exactly as a server process builds them (``limnos.server.services.build``)."""
+    """Stores, engine and catalog exactly as a server process builds them
+    (``limnos.server.services.build``)."""
     return build(engine_config(data_dir, backend))
 
 

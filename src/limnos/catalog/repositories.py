@@ -4,7 +4,6 @@ metadata, and where their ranges and metaranges are stored."""
 from __future__ import annotations
 
 import builtins
-
 import re
 from collections.abc import Callable
 

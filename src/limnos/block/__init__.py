@@ -1,0 +1,1 @@
+"""Object storage adapters: local directory, S3, memory."""

@@ -1,0 +1,1 @@
+"""The metadata store: partitioned, ordered keys with compare-and-set (SQLite, PostgreSQL)."""
