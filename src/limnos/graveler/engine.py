@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 
@@ -31,9 +32,10 @@ from limnos.graveler.names import check_branch_name, check_repository_name, chec
 from limnos.graveler.refs import RefStore
 from limnos.graveler.revparse import ResolvedRef
 from limnos.graveler.staging import TOMBSTONE, StagingArea, new_token
+from limnos.kv.retry import MAX_ATTEMPTS as MAX_ATTEMPTS  # re-exported: callers import it from here
+from limnos.kv.retry import retry
 from limnos.kv.store import KVStore
 
-MAX_ATTEMPTS = 50
 # Sealed staging tokens stay readable this long after their commit lands, so that a
 # reader holding the branch record from before the commit still finds the data.
 SEALED_GRACE_SECONDS = 60
@@ -74,6 +76,11 @@ def change_kind(left: bytes | None, right: bytes | None) -> str:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _busy(branch_name: str) -> str:
+    """What a client is told when updates of a branch kept losing races."""
+    return f"branch {branch_name!r} is busy, try again"
 
 
 class Graveler:
@@ -228,12 +235,13 @@ class Graveler:
         self, name: str, update: Callable[[dict[str, str]], dict[str, str]]
     ) -> None:
         """Change a repository's metadata map with compare-and-set."""
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             repo, raw = self.refs.repository_record(name)
             changed = msgspec.structs.replace(repo, metadata=update(dict(repo.metadata)))
-            if self.refs.update_repository(raw, changed):
-                return
-        raise TooManyRequestsError(f"repository {name!r} is busy, try again")
+            return True if self.refs.update_repository(raw, changed) else None
+
+        retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
 
     # refs ---------------------------------------------------------------------------
 
@@ -282,12 +290,15 @@ class Graveler:
         self.check_writable(repo)
         if name == repo.default_branch:
             raise ForbiddenError(f"branch {name!r} is the default branch and cannot be deleted")
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, name)
-            if self.refs.delete_branch(repo, name, raw):
-                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
-                return
-        raise TooManyRequestsError(f"branch {name!r} is busy, try again")
+            if not self.refs.delete_branch(repo, name, raw):
+                return None
+            self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+            return True
+
+        retry(attempt, busy=_busy(name), error=TooManyRequestsError)
 
     def create_tag(self, repo: Repository, name: str, ref: str) -> str:
         """Create tag ``name`` at ``ref``'s commit; returns the commit id."""
@@ -414,13 +425,17 @@ class Graveler:
         """
         self.check_writable(repo)
         branch = known if known is not None else self.refs.get_branch(repo, branch_name)
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
+            nonlocal branch
             write(branch.staging_token)
             after = self.refs.get_branch(repo, branch_name)
             if after.staging_token == branch.staging_token:
-                return
+                return True
             branch = after
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            return None
+
+        retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def set(
         self,
@@ -485,13 +500,16 @@ class Graveler:
     def reset_branch(self, repo: Repository, branch_name: str) -> None:
         """Drop every uncommitted change of a branch."""
         self.check_writable(repo)
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             fresh = branch.moved(staging_token=new_token(), sealed_tokens=())
-            if self.refs.swap_branch(repo, branch_name, raw, fresh):
-                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
-                return
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            if not self.refs.swap_branch(repo, branch_name, raw, fresh):
+                return None
+            self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+            return True
+
+        retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def reset_key(self, repo: Repository, branch_name: str, key: str) -> None:
         """Drop the uncommitted change of one key."""
@@ -513,7 +531,8 @@ class Graveler:
         """Point a branch at ``ref``'s commit; refused with staged changes unless ``force``."""
         self.check_writable(repo)
         target = self.resolve(repo, ref).commit_id
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             dirty = self.is_dirty(branch)
             if dirty and not force:
@@ -523,11 +542,13 @@ class Graveler:
                 if dirty
                 else branch.moved(target)
             )
-            if self.refs.swap_branch(repo, branch_name, raw, fresh):
-                if dirty:
-                    self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
-                return
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            if not self.refs.swap_branch(repo, branch_name, raw, fresh):
+                return None
+            if dirty:
+                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+            return True
+
+        retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     # commits ------------------------------------------------------------------------
 
@@ -550,12 +571,13 @@ class Graveler:
         """
         self.check_writable(repo)
         ns = repo.storage_namespace
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> str | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             sealed = (branch.staging_token, *branch.sealed_tokens)
             sealing = branch.moved(staging_token=new_token(), sealed_tokens=sealed)
             if not self.refs.swap_branch(repo, branch_name, raw, sealing):
-                continue
+                return None
             head = self.refs.get_commit(repo, branch.commit_id)
             changes = (
                 (key, None if value == TOMBSTONE else value)
@@ -577,7 +599,9 @@ class Graveler:
             commit_id = self.refs.put_commit(repo, commit)
             if self._unseal(repo, branch_name, branch.commit_id, sealed, commit_id):
                 return commit_id
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            return None
+
+        return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def _unseal(
         self, repo: Repository, branch_name: str, base: str, sealed: tuple[str, ...], target: str
@@ -618,10 +642,11 @@ class Graveler:
         refused (DirtyBranchError).
         """
         self.check_writable(repo)
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> tuple[str | None] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             if branch.commit_id != expected_head:
-                return None
+                return (None,)  # the caller recomputes the tree against the new head
             if require_clean and self.is_dirty(branch):
                 raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
             head = self.refs.get_commit(repo, branch.commit_id)
@@ -643,9 +668,9 @@ class Graveler:
             )
             commit_id = self.refs.put_commit(repo, commit)
             moved = branch.moved(commit_id)
-            if self.refs.swap_branch(repo, branch_name, raw, moved):
-                return commit_id
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            return (commit_id,) if self.refs.swap_branch(repo, branch_name, raw, moved) else None
+
+        return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)[0]
 
     # housekeeping -------------------------------------------------------------------
 
