@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
+from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import (
     ConflictError,
     DirtyBranchError,
@@ -13,6 +13,7 @@ from limnos.graveler.errors import (
     ValidationError,
 )
 from limnos.graveler.model import Commit, Repository
+from limnos.kv.retry import retry
 
 STRATEGIES = ("", "dest-wins", "source-wins")
 # Metadata keys a cherry-picked commit records about its origin (lakeFS's names).
@@ -36,11 +37,7 @@ def _clean_head(g: Graveler, repo: Repository, branch_name: str) -> str:
 
 def _until_landed(branch_name: str, attempt: Callable[[], str | None]) -> str:
     """Repeat ``attempt`` (compute a tree against the head, commit it) until it lands."""
-    for _ in range(MAX_ATTEMPTS):
-        commit_id = attempt()
-        if commit_id is not None:
-            return commit_id
-    raise TooManyRequestsError(f"branch {branch_name!r} kept moving, try again")
+    return retry(attempt, busy=f"branch {branch_name!r} kept moving, try again", error=TooManyRequestsError)
 
 
 def merge(
