@@ -567,7 +567,8 @@ class Graveler:
 
         The live staging token is sealed (a new one takes the writes), the sealed tokens
         are applied to the head tree, and the branch moves by compare-and-set. A commit
-        racing another retries on top of it.
+        racing another retries on top of it. Should the branch stay too busy, it gives up
+        with TooManyRequestsError, leaving every staged write staged.
         """
         self.check_writable(repo)
         ns = repo.storage_namespace
@@ -608,17 +609,25 @@ class Graveler:
     ) -> bool:
         """Move the branch from ``base`` to ``target``, dropping ``sealed`` from it.
 
-        False when the branch moved or was reset meanwhile (the caller retries).
+        False when the branch moved or was reset meanwhile (the caller retries). Writers
+        that change the record but leave ``base`` and ``sealed`` in it (other commits
+        sealing their tokens) make it try again; when they win every race it gives up with
+        TooManyRequestsError. ``sealed`` are then neither dropped nor retired: the branch
+        still lists them, so their writes stay staged for the next commit.
         """
-        while True:
+
+        def attempt() -> bool | None:
             current, raw = self.refs.get_branch_record(repo, branch_name)
             tail = current.sealed_tokens[len(current.sealed_tokens) - len(sealed) :]
             if current.commit_id != base or tail != sealed:
                 return False
             rest = current.sealed_tokens[: len(current.sealed_tokens) - len(sealed)]
-            if self.refs.swap_branch(repo, branch_name, raw, current.moved(target, sealed_tokens=rest)):
-                self._retire_tokens(sealed)
-                return True
+            if not self.refs.swap_branch(repo, branch_name, raw, current.moved(target, sealed_tokens=rest)):
+                return None
+            self._retire_tokens(sealed)  # only once the branch no longer lists them
+            return True
+
+        return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def commit_tree(
         self,
