@@ -55,17 +55,22 @@ class _Marker(msgspec.Struct):
 _LAKEFS_MARKER = "_lakefs/dummy"
 
 
+# The lakeFS diff type of a difference between two states.
+ChangeKind = Literal["added", "removed", "changed"]
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One difference between two states of a branch."""
 
     key: str
-    kind: str  # "added" | "removed" | "changed"
+    # "conflict": a key both sides changed, as a merge preview of the REST API reports it.
+    kind: ChangeKind | Literal["conflict"]
     left: bytes | None
     right: bytes | None
 
 
-def change_kind(left: bytes | None, right: bytes | None) -> str:
+def change_kind(left: bytes | None, right: bytes | None) -> ChangeKind:
     """The lakeFS diff type of a difference."""
     if left is None:
         return "added"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from limnos.graveler.committed.merge import STRATEGIES as STRATEGIES
+from limnos.graveler.committed.merge import MergeStrategy as MergeStrategy
 from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import (
     ConflictError,
@@ -15,7 +17,6 @@ from limnos.graveler.errors import (
 from limnos.graveler.model import Commit, Repository
 from limnos.kv.retry import retry
 
-STRATEGIES = ("", "dest-wins", "source-wins")
 # Metadata keys a cherry-picked commit records about its origin (lakeFS's names).
 CHERRY_PICK_ORIGIN = "cherry-pick-origin"
 CHERRY_PICK_COMMITTER = "cherry-pick-committer"
@@ -49,7 +50,7 @@ def merge(
     committer: str,
     message: str = "",
     metadata: dict[str, str] | None = None,
-    strategy: str = "",
+    strategy: MergeStrategy = "",
     allow_empty: bool = False,
     squash: bool = False,
 ) -> str:
