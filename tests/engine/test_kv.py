@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 from conftest import postgres_dsn
 
 from limnos.kv.postgres import PostgresStore
-from limnos.kv.sqlite import SQLiteStore
+from limnos.kv.sqlite import SQLiteStore, _is_busy
 from limnos.kv.store import MUST_NOT_EXIST, KVStore
 
 
@@ -120,3 +121,36 @@ def test_postgres_unreachable_is_reported() -> None:
             max_open_connections=1,
             open_timeout_seconds=2,
         )
+
+
+def _error_of(conn: sqlite3.Connection, sql: str) -> sqlite3.OperationalError:
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        conn.execute(sql)
+    return caught.value
+
+
+def test_sqlite_busy_and_locked_are_told_by_their_code(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("INSERT INTO t VALUES (1), (2)")
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    busy = _error_of(other, "INSERT INTO t VALUES (3)")
+    assert busy.sqlite_errorname == "SQLITE_BUSY"
+    assert _is_busy(busy)
+    holder.execute("ROLLBACK")
+
+    reading = other.execute("SELECT x FROM t")  # a statement still reading the table...
+    reading.fetchone()
+    locked = _error_of(other, "DROP TABLE t")  # ...locks it against its own connection
+    assert locked.sqlite_errorname == "SQLITE_LOCKED"
+    assert _is_busy(locked)
+    reading.close()
+
+    # Other failures are not busy, whatever their message says.
+    assert not _is_busy(_error_of(other, "SELECT * FROM locked"))  # no such table: locked
+    assert not _is_busy(_error_of(other, "SELECT 1 busy busy"))  # near "busy": syntax error
+    assert not _is_busy(sqlite3.OperationalError("database is locked"))  # raised by no database
+    other.close()
+    holder.close()

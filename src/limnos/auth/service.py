@@ -56,6 +56,7 @@ from limnos.auth.model import (
     encode,
 )
 from limnos.auth.tokens import TokenError, TokenSigner
+from limnos.kv.retry import retry
 from limnos.kv.store import MUST_NOT_EXIST, KVStore
 
 PARTITION = "auth"
@@ -69,6 +70,8 @@ _USER_PREFIX = b"user/"
 _CRED_PREFIX = b"cred/"
 _INDEX_PREFIX = b"user_creds/"
 _GENERATE_ATTEMPTS = 5
+_SETUP_ATTEMPTS = 3
+_SETUP_IN_PROGRESS = "setup is in progress in another process"
 _MAX_USERNAME = 256
 _MAX_SECRET = 1024
 _ACCESS_KEY_RE = re.compile(r"[A-Za-z0-9_.@+-]{1,128}")
@@ -206,22 +209,29 @@ class AuthService:
         return creds
 
     def _claim_setup(self, marker_raw: bytes) -> bool:
-        """Claim the setup marker; return whether a stale attempt was taken over."""
-        for _ in range(3):
+        """Claim the setup marker; return whether a stale attempt was taken over.
+
+        A marker that keeps changing under us is another process's setup at work: as
+        with a marker fresh from one, the caller is told so with AlreadyExistsError.
+        """
+
+        def attempt() -> bool | None:
             if self._kv.set_if(PARTITION, _SETUP_KEY, marker_raw, MUST_NOT_EXIST):
                 return False
             current = self._kv.get(PARTITION, _SETUP_KEY)
             if current is None:
-                continue  # a failed attempt just released it
+                return None  # a failed attempt just released it
             record = decode_setup(current)
             if record.state == SETUP_DONE:
                 self._setup_done = True
                 raise AlreadyExistsError("installation is already set up")
             if _now() - record.started < SETUP_STALE_SECONDS:
-                break
+                raise AlreadyExistsError(_SETUP_IN_PROGRESS)
             if self._kv.set_if(PARTITION, _SETUP_KEY, marker_raw, current):
                 return True
-        raise AlreadyExistsError("setup is in progress in another process")
+            return None  # another process took the stale attempt over first
+
+        return retry(attempt, busy=_SETUP_IN_PROGRESS, error=AlreadyExistsError, attempts=_SETUP_ATTEMPTS)
 
     # ------------------------------------------------------------------ users
 

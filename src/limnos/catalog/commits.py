@@ -9,9 +9,10 @@ from limnos.catalog.results import CommitInfo, Page
 from limnos.catalog.stores import Stores
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.committed.rangefile import CorruptObjectError
-from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
+from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import TooManyRequestsError
 from limnos.graveler.model import Repository
+from limnos.kv.retry import retry
 
 
 class Commits:
@@ -108,19 +109,18 @@ def commit_metarange(
         g.committed.check_stored(repo.storage_namespace, tree_id)
     except (ObjectNotFoundError, CorruptObjectError):
         raise Invalid(f"metarange {tree_id!r} does not exist in the repository's storage namespace") from None
-    for _ in range(MAX_ATTEMPTS):
-        head = g.get_branch(repo, branch).commit_id
-        commit_id = g.commit_tree(
+
+    def attempt() -> str | None:
+        return g.commit_tree(
             repo,
             branch,
             tree_id,
-            expected_head=head,
+            expected_head=g.get_branch(repo, branch).commit_id,
             committer=committer,
             message=message,
             metadata=metadata,
             date=date,
             allow_empty=allow_empty,
         )
-        if commit_id is not None:
-            return commit_id
-    raise TooManyRequestsError(f"branch {branch!r} kept moving, try again")
+
+    return retry(attempt, busy=f"branch {branch!r} kept moving, try again", error=TooManyRequestsError)

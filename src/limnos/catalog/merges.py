@@ -37,7 +37,8 @@ class Merges:
         commit id the branch then points at. ``force`` also allows an empty merge, as
         lakeFS documents."""
         repo = self._stores.repository(repository, force=force)
-        recorded = {**(metadata or {}), STRATEGY_KEY: strategy or "default"}
+        chosen = merging.merge_strategy(strategy)
+        recorded = {**(metadata or {}), STRATEGY_KEY: chosen or "default"}
         # Three-way merge and commit: work of unknown length, off the event loop.
         return await run_blocking(
             merging.merge,
@@ -48,7 +49,7 @@ class Merges:
             committer=committer,
             message=message,
             metadata=recorded,
-            strategy=strategy,
+            strategy=chosen,
             allow_empty=allow_empty or force,
             squash=squash,
         )

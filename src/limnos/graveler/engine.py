@@ -32,9 +32,9 @@ from limnos.graveler.names import check_branch_name, check_repository_name, chec
 from limnos.graveler.refs import RefStore
 from limnos.graveler.revparse import ResolvedRef
 from limnos.graveler.staging import TOMBSTONE, StagingArea, new_token
+from limnos.kv.retry import retry
 from limnos.kv.store import KVStore
 
-MAX_ATTEMPTS = 50
 # Sealed staging tokens stay readable this long after their commit lands, so that a
 # reader holding the branch record from before the commit still finds the data.
 SEALED_GRACE_SECONDS = 60
@@ -54,7 +54,7 @@ class _Marker(msgspec.Struct):
 _LAKEFS_MARKER = "_lakefs/dummy"
 
 
-#: How a path differs between two states.
+#: How a path differs between two states (lakeFS's diff types).
 ChangeKind = Literal["added", "removed", "changed"]
 
 
@@ -79,6 +79,11 @@ def change_kind(left: bytes | None, right: bytes | None) -> ChangeKind:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _busy(branch_name: str) -> str:
+    """What a client is told when updates of a branch kept losing races."""
+    return f"branch {branch_name!r} is busy, try again"
 
 
 class Graveler:
@@ -233,12 +238,13 @@ class Graveler:
         self, name: str, update: Callable[[dict[str, str]], dict[str, str]]
     ) -> None:
         """Change a repository's metadata map with compare-and-set."""
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             repo, raw = self.refs.repository_record(name)
             changed = msgspec.structs.replace(repo, metadata=update(dict(repo.metadata)))
-            if self.refs.update_repository(raw, changed):
-                return
-        raise TooManyRequestsError(f"repository {name!r} is busy, try again")
+            return True if self.refs.update_repository(raw, changed) else None
+
+        retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
 
     # refs ---------------------------------------------------------------------------
 
@@ -287,12 +293,15 @@ class Graveler:
         self.check_writable(repo)
         if name == repo.default_branch:
             raise ForbiddenError(f"branch {name!r} is the default branch and cannot be deleted")
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, name)
-            if self.refs.delete_branch(repo, name, raw):
-                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
-                return
-        raise TooManyRequestsError(f"branch {name!r} is busy, try again")
+            if not self.refs.delete_branch(repo, name, raw):
+                return None
+            self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+            return True
+
+        retry(attempt, busy=_busy(name), error=TooManyRequestsError)
 
     def create_tag(self, repo: Repository, name: str, ref: str) -> str:
         """Create tag ``name`` at ``ref``'s commit; returns the commit id."""
@@ -419,13 +428,17 @@ class Graveler:
         """
         self.check_writable(repo)
         branch = known if known is not None else self.refs.get_branch(repo, branch_name)
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
+            nonlocal branch
             write(branch.staging_token)
             after = self.refs.get_branch(repo, branch_name)
             if after.staging_token == branch.staging_token:
-                return
+                return True
             branch = after
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            return None
+
+        retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def set(
         self,
@@ -490,13 +503,16 @@ class Graveler:
     def reset_branch(self, repo: Repository, branch_name: str) -> None:
         """Drop every uncommitted change of a branch."""
         self.check_writable(repo)
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             fresh = branch.moved(staging_token=new_token(), sealed_tokens=())
-            if self.refs.swap_branch(repo, branch_name, raw, fresh):
-                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
-                return
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            if not self.refs.swap_branch(repo, branch_name, raw, fresh):
+                return None
+            self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+            return True
+
+        retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def reset_key(self, repo: Repository, branch_name: str, key: str) -> None:
         """Drop the uncommitted change of one key."""
@@ -518,7 +534,8 @@ class Graveler:
         """Point a branch at ``ref``'s commit; refused with staged changes unless ``force``."""
         self.check_writable(repo)
         target = self.resolve(repo, ref).commit_id
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             dirty = self.is_dirty(branch)
             if dirty and not force:
@@ -528,11 +545,13 @@ class Graveler:
                 if dirty
                 else branch.moved(target)
             )
-            if self.refs.swap_branch(repo, branch_name, raw, fresh):
-                if dirty:
-                    self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
-                return
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            if not self.refs.swap_branch(repo, branch_name, raw, fresh):
+                return None
+            if dirty:
+                self._retire_tokens((branch.staging_token, *branch.sealed_tokens))
+            return True
+
+        retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     # commits ------------------------------------------------------------------------
 
@@ -551,16 +570,18 @@ class Graveler:
 
         The live staging token is sealed (a new one takes the writes), the sealed tokens
         are applied to the head tree, and the branch moves by compare-and-set. A commit
-        racing another retries on top of it.
+        racing another retries on top of it. Should the branch stay too busy, it gives up
+        with TooManyRequestsError, leaving every staged write staged.
         """
         self.check_writable(repo)
         ns = repo.storage_namespace
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> str | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             sealed = (branch.staging_token, *branch.sealed_tokens)
             sealing = branch.moved(staging_token=new_token(), sealed_tokens=sealed)
             if not self.refs.swap_branch(repo, branch_name, raw, sealing):
-                continue
+                return None
             head = self.refs.get_commit(repo, branch.commit_id)
             changes = (
                 (key, None if value == TOMBSTONE else value)
@@ -582,24 +603,34 @@ class Graveler:
             commit_id = self.refs.put_commit(repo, commit)
             if self._unseal(repo, branch_name, branch.commit_id, sealed, commit_id):
                 return commit_id
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            return None
+
+        return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def _unseal(
         self, repo: Repository, branch_name: str, base: str, sealed: tuple[str, ...], target: str
     ) -> bool:
         """Move the branch from ``base`` to ``target``, dropping ``sealed`` from it.
 
-        False when the branch moved or was reset meanwhile (the caller retries).
+        False when the branch moved or was reset meanwhile (the caller retries). Writers
+        that change the record but leave ``base`` and ``sealed`` in it (other commits
+        sealing their tokens) make it try again; when they win every race it gives up with
+        TooManyRequestsError. ``sealed`` are then neither dropped nor retired: the branch
+        still lists them, so their writes stay staged for the next commit.
         """
-        while True:
+
+        def attempt() -> bool | None:
             current, raw = self.refs.get_branch_record(repo, branch_name)
             tail = current.sealed_tokens[len(current.sealed_tokens) - len(sealed) :]
             if current.commit_id != base or tail != sealed:
                 return False
             rest = current.sealed_tokens[: len(current.sealed_tokens) - len(sealed)]
-            if self.refs.swap_branch(repo, branch_name, raw, current.moved(target, sealed_tokens=rest)):
-                self._retire_tokens(sealed)
-                return True
+            if not self.refs.swap_branch(repo, branch_name, raw, current.moved(target, sealed_tokens=rest)):
+                return None
+            self._retire_tokens(sealed)  # only once the branch no longer lists them
+            return True
+
+        return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)
 
     def commit_tree(
         self,
@@ -623,10 +654,11 @@ class Graveler:
         refused (DirtyBranchError).
         """
         self.check_writable(repo)
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> tuple[str | None] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             if branch.commit_id != expected_head:
-                return None
+                return (None,)  # the caller recomputes the tree against the new head
             if require_clean and self.is_dirty(branch):
                 raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
             head = self.refs.get_commit(repo, branch.commit_id)
@@ -648,9 +680,9 @@ class Graveler:
             )
             commit_id = self.refs.put_commit(repo, commit)
             moved = branch.moved(commit_id)
-            if self.refs.swap_branch(repo, branch_name, raw, moved):
-                return commit_id
-        raise TooManyRequestsError(f"branch {branch_name!r} is busy, try again")
+            return (commit_id,) if self.refs.swap_branch(repo, branch_name, raw, moved) else None
+
+        return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)[0]
 
     # housekeeping -------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from limnos.graveler.engine import MAX_ATTEMPTS, Graveler
+from limnos.graveler.committed.merge import STRATEGIES as STRATEGIES
+from limnos.graveler.committed.merge import MergeStrategy as MergeStrategy
+from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import (
     ConflictError,
     DirtyBranchError,
@@ -13,16 +15,19 @@ from limnos.graveler.errors import (
     ValidationError,
 )
 from limnos.graveler.model import Commit, Repository
+from limnos.kv.retry import retry
 
-STRATEGIES = ("", "dest-wins", "source-wins")
 # Metadata keys a cherry-picked commit records about its origin (lakeFS's names).
 CHERRY_PICK_ORIGIN = "cherry-pick-origin"
 CHERRY_PICK_COMMITTER = "cherry-pick-committer"
 
 
-def _check_strategy(strategy: str) -> None:
-    if strategy not in STRATEGIES:
-        raise ValidationError(f"strategy {strategy!r} is invalid: use 'dest-wins' or 'source-wins'")
+def merge_strategy(name: str) -> MergeStrategy:
+    """The merge strategy named ``name`` ("" for the default); ValidationError otherwise."""
+    for strategy in STRATEGIES:
+        if name == strategy:
+            return strategy
+    raise ValidationError(f"strategy {name!r} is invalid: use 'dest-wins' or 'source-wins'")
 
 
 def _clean_head(g: Graveler, repo: Repository, branch_name: str) -> str:
@@ -36,11 +41,7 @@ def _clean_head(g: Graveler, repo: Repository, branch_name: str) -> str:
 
 def _until_landed(branch_name: str, attempt: Callable[[], str | None]) -> str:
     """Repeat ``attempt`` (compute a tree against the head, commit it) until it lands."""
-    for _ in range(MAX_ATTEMPTS):
-        commit_id = attempt()
-        if commit_id is not None:
-            return commit_id
-    raise TooManyRequestsError(f"branch {branch_name!r} kept moving, try again")
+    return retry(attempt, busy=f"branch {branch_name!r} kept moving, try again", error=TooManyRequestsError)
 
 
 def merge(
@@ -52,7 +53,7 @@ def merge(
     committer: str,
     message: str = "",
     metadata: dict[str, str] | None = None,
-    strategy: str = "",
+    strategy: MergeStrategy = "",
     allow_empty: bool = False,
     squash: bool = False,
 ) -> str:
@@ -61,7 +62,7 @@ def merge(
     Raises MergeConflictError (conflicts), DirtyBranchError (staged changes on the
     destination) or NoChangesError (nothing to merge, unless ``allow_empty``).
     """
-    _check_strategy(strategy)
+    merge_strategy(strategy)
     source = g.resolve(repo, source_ref).commit_id
     ns = repo.storage_namespace
     message = message or f"Merge '{source_ref}' into '{dest_branch}'"

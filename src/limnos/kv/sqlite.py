@@ -54,13 +54,30 @@ class _Statement:
         self.done = False
 
 
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+# Attempts of an operation that found the database locked beyond the busy timeout.
+_LOCKED_ATTEMPTS = 50
+
+
+def _is_busy(err: sqlite3.Error) -> bool:
+    """Whether ``err`` is SQLITE_BUSY or SQLITE_LOCKED: the database, or a table, is locked.
+
+    Told by SQLite's result code, whose low byte is the primary code of an extended one
+    (SQLITE_BUSY_SNAPSHOT is SQLITE_BUSY too), not by the wording of the message. Errors
+    raised by the sqlite3 module itself carry no code: they are not busy.
+    """
+    code = getattr(err, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
 def _run_all(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
     for op in batch:
         try:
             op.changed = conn.execute(op.sql, op.args).rowcount
             op.error = None
         except sqlite3.OperationalError as err:
-            if "locked" in str(err) or "busy" in str(err):
+            if _is_busy(err):
                 raise  # the whole transaction is retried
             op.error = err
         except sqlite3.Error as err:
@@ -174,13 +191,18 @@ class SQLiteStore(KVStore):
 
     @staticmethod
     def _retry(op: Callable[[], T]) -> T:
-        """Run ``op``, retrying while the database is locked beyond the busy timeout."""
+        """Run ``op``, retrying while the database is locked beyond the busy timeout.
+
+        Not :func:`limnos.kv.retry.retry`: this one repeats an operation that *failed*
+        (and may return None when it succeeds), sleeps a growing delay for the lock to be
+        released, and gives up as Unavailable, not as a lost race.
+        """
         delay = 0.005
-        for _ in range(50):
+        for _ in range(_LOCKED_ATTEMPTS):
             try:
                 return op()
             except sqlite3.OperationalError as err:
-                if "locked" not in str(err) and "busy" not in str(err):
+                if not _is_busy(err):
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)

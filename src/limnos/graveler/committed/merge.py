@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
+from typing import Literal, get_args
 
 from limnos.graveler.committed.diff import Difference, Loader, Same, same_bytes
 from limnos.graveler.committed.errors import MAX_CONFLICTS, MergeConflictError
 from limnos.graveler.committed.rangefile import Metarange
 
-STRATEGIES = ("", "dest-wins", "source-wins")
+# How a merge settles a key both sides changed differently: "" reports a conflict,
+# "dest-wins" keeps the destination's value, "source-wins" takes the source's.
+MergeStrategy = Literal["", "dest-wins", "source-wins"]
+STRATEGIES: tuple[MergeStrategy, ...] = get_args(MergeStrategy)
 
 
 class SortedLookup:
@@ -49,7 +53,7 @@ def _equal(a: bytes | None, b: bytes | None, same: Same) -> bool:
 
 
 def merge_changes(
-    source_diff: Iterator[Difference], dest: SortedLookup, strategy: str, same: Same = same_bytes
+    source_diff: Iterator[Difference], dest: SortedLookup, strategy: MergeStrategy, same: Same = same_bytes
 ) -> tuple[list[str], list[bytes | None]]:
     """The changes to apply to dest: sorted keys and values (None deletes).
 

@@ -12,7 +12,7 @@ from limnos.graveler.committed.apply import apply_changes, split_changes
 from limnos.graveler.committed.bounds import key_bounds
 from limnos.graveler.committed.chunking import DEFAULT, Chunking
 from limnos.graveler.committed.diff import Difference, Loader, Same, diff_trees, same_bytes
-from limnos.graveler.committed.merge import STRATEGIES, SortedLookup, merge_changes
+from limnos.graveler.committed.merge import STRATEGIES, MergeStrategy, SortedLookup, merge_changes
 from limnos.graveler.committed.rangefile import Metarange, Range, RangeInfo
 from limnos.graveler.committed.storage import ObjectStorage
 
@@ -174,7 +174,9 @@ class CommittedStore:
         new_id = apply_changes(self._storage, namespace, meta, keys, values, self._chunking)
         return tree_id if new_id is None else new_id
 
-    def merge(self, namespace: str, base_id: str, dest_id: str, source_id: str, strategy: str = "") -> str:
+    def merge(
+        self, namespace: str, base_id: str, dest_id: str, source_id: str, strategy: MergeStrategy = ""
+    ) -> str:
         """Three-way merge of ``source_id`` into ``dest_id`` from common ancestor ``base_id``.
 
         Keys changed only on source are taken; keys changed on both sides to
