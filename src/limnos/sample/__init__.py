@@ -1,19 +1,16 @@
 """The sample data set that Limnos puts on ``main`` of a new repository.
 
 It is used when a repository is created with ``sample_data: true`` and by
-``limnos run --quickstart``. Everything is generated locally and
-deterministically (no downloads): a README walk-through, a Parquet table of
-synthetic lakes, a few derived data files and some PNG pictures.
+``limnos run --quickstart``. The files ship with the package, under ``files/``: a
+README walk-through, a Parquet table of synthetic lakes, a few derived data files and
+some PNG pictures. They are made, deterministically, by the script in
+``tools/sample_data/`` of the source repository.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
-
-from limnos.sample import datafiles, images
-from limnos.sample.lakes import lakes_parquet
-from limnos.sample.readme import WALKTHROUGH_BRANCH, readme_markdown
+from collections.abc import Iterator
+from importlib import resources
 
 __all__ = [
     "QUICKSTART_REPOSITORY",
@@ -28,29 +25,30 @@ QUICKSTART_REPOSITORY = "quickstart"
 SAMPLE_COMMIT_MESSAGE = "Add sample data"
 """A suitable message for the commit that adds the sample data set."""
 
-_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
-    "README.md": (readme_markdown, "text/markdown"),
-    "data/README.txt": (datafiles.data_readme, "text/plain"),
-    "data/countries.json": (datafiles.countries_json, "application/json"),
-    "data/deepest_lakes.jsonl": (datafiles.deepest_lakes_jsonl, "application/x-ndjson"),
-    "data/lakes_by_country.csv": (datafiles.lakes_by_country_csv, "text/csv"),
-    "images/denmark-lakes.png": (images.denmark_map, "image/png"),
-    "images/lakes-per-country.png": (images.country_bars, "image/png"),
-    "images/logo.png": (images.logo, "image/png"),
-    "images/world-lakes-by-depth.png": (images.world_map, "image/png"),
-    "lakes.parquet": (lakes_parquet, "application/octet-stream"),
+WALKTHROUGH_BRANCH = "denmark-lakes"
+"""The branch the README's walk-through creates."""
+
+_CONTENT_TYPES: dict[str, str] = {
+    "README.md": "text/markdown",
+    "data/README.txt": "text/plain",
+    "data/countries.json": "application/json",
+    "data/deepest_lakes.jsonl": "application/x-ndjson",
+    "data/lakes_by_country.csv": "text/csv",
+    "images/denmark-lakes.png": "image/png",
+    "images/lakes-per-country.png": "image/png",
+    "images/logo.png": "image/png",
+    "images/world-lakes-by-depth.png": "image/png",
+    "lakes.parquet": "application/octet-stream",
 }
-
-
-@functools.cache
-def _generate() -> tuple[tuple[str, bytes, str], ...]:
-    return tuple((path, make(), ctype) for path, (make, ctype) in sorted(_FILES.items()))
+"""Every file of the data set (path under ``files/``) and its content type."""
 
 
 def sample_files() -> Iterator[tuple[str, bytes, str]]:
     """Yield (path, content, content_type) for every file of the sample data set, in path order.
 
-    The content is the same on every call and every run (it is generated once per
-    process and cached).
+    The content is read from the package's ``files/`` directory, so it is the same on
+    every call and every run.
     """
-    yield from _generate()
+    root = resources.files(__name__).joinpath("files")
+    for path, content_type in sorted(_CONTENT_TYPES.items()):
+        yield path, root.joinpath(*path.split("/")).read_bytes(), content_type

@@ -1,4 +1,4 @@
-"""The pictures under ``images/``, drawn from the lakes table with :mod:`limnos.sample.png`."""
+"""The pictures under ``images/``, drawn from the lakes table with the encoder in ``png.py``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections import Counter
 
 import pyarrow as pa
 
-from limnos.sample.lakes import COUNTRIES, lakes_table
-from limnos.sample.png import Canvas, Color, gradient, mix, text_width
+from .lakes import COUNTRIES, lakes_table
+from .png import Canvas, Color, gradient, mix, text_width
 
 PNG_TEXT = {"Software": "Limnos sample data generator"}
 

@@ -10,7 +10,7 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-from limnos.sample.lakes import COLUMNS, COUNTRIES, SEED, WATER_TYPES, lakes_table
+from .lakes import COLUMNS, COUNTRIES, SEED, WATER_TYPES, lakes_table
 
 DEEPEST_LAKES = 50
 """How many lakes ``data/deepest_lakes.jsonl`` lists."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from limnos.sample.names import cumulative, pick, unique_lake_name
+from .names import cumulative, pick, unique_lake_name
 
 SEED = 20240611
 """Seed of the generator; changing it changes every value in the data set."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 
-from limnos.sample.lakes import COUNTRIES, country_count, lakes_parquet, row_count
+from .lakes import COUNTRIES, country_count, lakes_parquet, row_count
 
-WALKTHROUGH_BRANCH = "denmark-lakes"
-"""The branch the README's walk-through creates."""
+TEMPLATE = Path(__file__).with_name("readme_template.md")
+"""The walk-through, with ``{{NAME}}`` placeholders for the numbers."""
 
 
 def _size(n: int) -> str:
@@ -16,7 +16,7 @@ def _size(n: int) -> str:
 
 def readme_markdown() -> bytes:
     """Return ``README.md`` as UTF-8 bytes."""
-    template = resources.files("limnos.sample").joinpath("files/README.md").read_text("utf-8")
+    template = TEMPLATE.read_text("utf-8")
     values = {
         "ROWS": str(row_count()),
         "COUNTRIES": str(len(COUNTRIES)),
