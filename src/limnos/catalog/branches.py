@@ -6,19 +6,15 @@ from typing import Literal
 
 from limnos.catalog.listing import take_page
 from limnos.catalog.results import Page, RefInfo
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part
 from limnos.graveler.names import check_path
 
 #: What a reset drops: one object's uncommitted change, those under a prefix, or all.
 ResetScope = Literal["object", "common_prefix", "reset"]
 
 
-class Branches:
+class Branches(Part):
     """Operations on the branches of a repository."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
 
     def list(
         self, repository: str, *, prefix: str = "", after: str = "", amount: int, show_hidden: bool = False

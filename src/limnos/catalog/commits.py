@@ -6,7 +6,7 @@ from limnos.block.adapter import ObjectNotFoundError
 from limnos.catalog.errors import Invalid
 from limnos.catalog.log import LogQuery, log_page
 from limnos.catalog.results import CommitInfo, Page
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.engine import Graveler
@@ -15,12 +15,8 @@ from limnos.graveler.model import Repository
 from limnos.kv.retry import retry
 
 
-class Commits:
+class Commits(Part):
     """Operations that create or read commits."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
 
     async def commit(
         self,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from limnos.catalog.entry import decode_entry
 from limnos.catalog.listing import Listed, list_page
 from limnos.catalog.results import Difference, DiffKind, DiffType, Page
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.engine import Change, Graveler, change_kind
 from limnos.graveler.model import Repository
@@ -116,12 +116,8 @@ def uncommitted_scan(g: Graveler, repo: Repository, branch: str, prefix: str) ->
     return scan
 
 
-class Diffs:
+class Diffs(Part):
     """Listings of differences, with common prefixes folded at a delimiter."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
 
     def uncommitted(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from limnos.catalog.errors import Invalid, NotFound
 from limnos.catalog.results import CommitInfo, MergeBase
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
 from limnos.graveler import merge as merging
 
@@ -12,12 +12,8 @@ from limnos.graveler import merge as merging
 STRATEGY_KEY = ".lakefs.merge.strategy"
 
 
-class Merges:
+class Merges(Part):
     """Three-way merges of committed trees onto a branch."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
 
     async def merge(
         self,

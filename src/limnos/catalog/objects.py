@@ -11,7 +11,7 @@ from limnos.catalog.entry import AddressType, Entry, decode_entry, encode_entry,
 from limnos.catalog.errors import DataMissingError, Forbidden, Invalid, LimnosError
 from limnos.catalog.listing import Listed, list_page
 from limnos.catalog.results import Page, PathError, StoredObject
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part, Stores
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.errors import ForbiddenError, NotFoundError, ValidationError
 from limnos.graveler.model import Repository
@@ -33,12 +33,11 @@ def stored_object(repo: Repository, path: str, entry: Entry) -> StoredObject:
     return StoredObject(path, entry, entry.physical_address(repo.storage_namespace))
 
 
-class Objects:
+class Objects(Part):
     """Operations on the objects of a ref."""
 
     def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
+        super().__init__(stores)
         self._block = stores.block
 
     # reads --------------------------------------------------------------------------

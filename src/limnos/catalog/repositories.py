@@ -12,7 +12,7 @@ from limnos.catalog.errors import Invalid, NotFound
 from limnos.catalog.listing import take_page
 from limnos.catalog.results import Page
 from limnos.catalog.sample_tree import build_tree
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.committed.rangefile import CorruptObjectError
@@ -22,12 +22,8 @@ from limnos.graveler.model import Repository
 _OBJECT_ID = re.compile(r"[0-9a-f]{64}")
 
 
-class Repositories:
+class Repositories(Part):
     """Operations on repositories as a whole."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
 
     def create(
         self,

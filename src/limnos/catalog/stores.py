@@ -49,3 +49,11 @@ class Stores:
         if resolved.branch is None:
             raise NotFoundError(f"branch {name!r} not found")
         return resolved
+
+
+class Part:
+    """A part of the catalog: the operations on one kind of thing, over the shared stores."""
+
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self._graveler = stores.graveler

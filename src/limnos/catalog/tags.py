@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from limnos.catalog.listing import take_page
 from limnos.catalog.results import Page, RefInfo
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part
 
 
-class Tags:
+class Tags(Part):
     """Operations on the tags of a repository."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
-        self._graveler = stores.graveler
 
     def list(self, repository: str, *, prefix: str = "", after: str = "", amount: int) -> Page[RefInfo]:
         """Tags in name order after ``after``."""

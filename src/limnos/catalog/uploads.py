@@ -12,7 +12,7 @@ from limnos.block.adapter import BlockWriter, PutResult, join_uri
 from limnos.catalog.entry import Entry, encode_entry
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import StoredObject
-from limnos.catalog.stores import Stores
+from limnos.catalog.stores import Part, Stores
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.errors import PreconditionFailedError
 from limnos.graveler.model import Branch, Repository
@@ -24,11 +24,8 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 WRITE_BATCH = 1024 * 1024
 
 
-class Uploads:
+class Uploads(Part):
     """Opens uploads to branches."""
-
-    def __init__(self, stores: Stores) -> None:
-        self._stores = stores
 
     def check(self, repository: str, branch: str, path: str) -> None:
         """Whether an upload to ``path`` of the branch may be attempted (raises if not)."""
