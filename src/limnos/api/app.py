@@ -7,7 +7,6 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -139,7 +138,5 @@ def create_app(services: Services) -> Starlette:
 
 def app_from_env() -> Callable[..., Awaitable[None]]:
     """Application factory for worker processes: the configuration comes from the parent."""
-    raw = os.environ[CONFIG_ENV]
-    values = msgspec.json.decode(raw.encode())
-    config = config_module.Config(values=values["values"], quickstart=values["quickstart"])
+    config = config_module.from_json(os.environ[CONFIG_ENV])
     return create_app(build(config))  # type: ignore[return-value]

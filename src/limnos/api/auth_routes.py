@@ -10,7 +10,6 @@ from starlette.routing import Route
 from limnos.api.auth_middleware import LOGIN_COOKIE
 from limnos.api.common import ApiError, current_user, json_response, read_json, services
 from limnos.auth import AlreadyExistsError, User
-from limnos.config import parse_duration
 
 
 class AccessKey(msgspec.Struct):
@@ -103,7 +102,7 @@ async def login(request: Request) -> Response:
     body = await read_json(request, LoginBody)
     svc = services(request)
     user = svc.auth.authenticate(body.access_key_id, body.secret_access_key)
-    lifetime = int(parse_duration("auth.login_duration", svc.config["auth.login_duration"]))
+    lifetime = int(svc.config.auth.login_duration.total_seconds())
     token, expires = svc.auth.issue_token(user.username, lifetime)
     response = json_response({"token": token, "token_expiration": expires})
     # The cookie lives as long as its token (max_age counts seconds from now).

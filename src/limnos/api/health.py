@@ -23,7 +23,7 @@ def storage_config(request: Request) -> dict[str, Any]:
     svc = services(request)
     kind = svc.block.blockstore_type
     example, regex = _NAMESPACE_EXAMPLES.get(kind, ("", ".*"))
-    import_enabled = kind != "local" or bool(svc.config["blockstore.local.import_enabled"])
+    import_enabled = kind != "local" or svc.config.blockstore.local.import_enabled
     return {
         "blockstore_type": kind,
         "blockstore_namespace_example": example,
