@@ -1,19 +1,31 @@
-"""Configuration with lakeFS's own keys: a YAML file overridden by ``LAKEFS_*`` variables.
+"""Configuration with lakeFS's own keys: a YAML file overridden by ``LAKEFS_*`` variables,
+decoded once into typed, frozen structs.
 
-``database.local.path`` in YAML is ``LAKEFS_DATABASE_LOCAL_PATH`` in the environment.
-Only the keys listed in :data:`KEYS` are read; a wrong type or a missing required
-key raises :class:`ConfigError` naming the key.
+The structs nest like the keys: ``database.local.path`` in YAML is
+``config.database.local.path`` in code and ``LAKEFS_DATABASE_LOCAL_PATH`` in the
+environment. :class:`Settings` and the structs under it are the one list of keys, with
+their types and defaults (:data:`KEYS` is derived from them); :class:`Config` adds what
+is not a key (``quickstart``) and helpers. Only those keys are read; a wrong type, an
+unknown choice or a missing required key raises :class:`ConfigError` naming the key.
+
+Environment values are text: booleans take ``true``/``false`` (and ``1``, ``yes``, ``on``
+...), numbers are integers, lists are comma-separated. Durations (``15m``, ``1h30m``,
+``500ms``) are checked and turned into :class:`~datetime.timedelta` at load.
+
+A loaded :class:`Config` travels to worker processes as JSON: :func:`to_json` and
+:func:`from_json`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple, get_args, get_origin
 
+import msgspec
 import yaml
 
 DEFAULT_DATA_DIR = Path.home() / "limnos"
@@ -21,49 +33,203 @@ QUICKSTART_ACCESS_KEY_ID = "AKIAIOSFOLQUICKSTART"
 QUICKSTART_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 QUICKSTART_ENCRYPT_KEY = "THIS_MUST_BE_CHANGED_IN_PRODUCTION"
 
+#: Values of ``database.type``.
+DatabaseType = Literal["local", "postgres"]
+#: Values of ``blockstore.type``.
+BlockstoreType = Literal["local", "s3", "mem"]
+
+DATABASE_TYPES: tuple[str, ...] = get_args(DatabaseType)
+BLOCKSTORE_TYPES: tuple[str, ...] = get_args(BlockstoreType)
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
 
 
-# key -> (type, default). A default of None with required=True below means "must be set".
-KEYS: dict[str, tuple[type, Any]] = {
-    "listen_address": (str, "0.0.0.0:8000"),
-    "workers": (int, 0),  # 0: one per core
-    "logging.level": (str, "INFO"),
-    "database.type": (str, None),
-    "database.local.path": (str, str(DEFAULT_DATA_DIR / "metadata")),
-    "database.postgres.connection_string": (str, ""),
-    "database.postgres.max_open_connections": (int, 25),
-    "database.postgres.max_idle_connections": (int, 25),
-    "database.postgres.connection_max_lifetime": (str, "5m"),
-    "blockstore.type": (str, None),
-    "blockstore.local.path": (str, str(DEFAULT_DATA_DIR / "data" / "block")),
-    "blockstore.local.import_enabled": (bool, False),
-    "blockstore.local.import_hidden": (bool, False),
-    "blockstore.local.allowed_external_prefixes": (list, []),
-    "blockstore.signing.secret_key": (str, ""),
-    "blockstore.s3.region": (str, "us-east-1"),
-    "blockstore.s3.endpoint": (str, ""),
-    "blockstore.s3.force_path_style": (bool, False),
-    "blockstore.s3.credentials.access_key_id": (str, ""),
-    "blockstore.s3.credentials.secret_access_key": (str, ""),
-    "blockstore.s3.pre_signed_expiry": (str, "15m"),
-    "blockstore.s3.max_retries": (int, 5),
-    "auth.encrypt.secret_key": (str, None),
-    "auth.login_duration": (str, "168h"),
-    "installation.user_name": (str, ""),
-    "installation.access_key_id": (str, ""),
-    "installation.secret_access_key": (str, ""),
-    "committed.local_cache.dir": (str, str(DEFAULT_DATA_DIR / "data" / "cache")),
-    "committed.local_cache.size_bytes": (int, 1 << 30),
-    "committed.memory_cache.size_bytes": (int, 512 << 20),
-    "gateways.s3.domain_name": (str, "s3.local.lakefs.io"),
-    "gateways.s3.region": (str, "us-east-1"),
-}
+# The keys. A field without a default is a required key; a field that is a struct is a
+# level of nesting. Every struct is frozen: a loaded configuration is not changed.
 
-DATABASE_TYPES = ("local", "postgres")
-BLOCKSTORE_TYPES = ("local", "s3", "mem")
+
+class LocalDatabase(msgspec.Struct, frozen=True, kw_only=True):
+    """``database.local.*``: the embedded SQLite metadata store."""
+
+    path: str = str(DEFAULT_DATA_DIR / "metadata")
+
+
+class PostgresDatabase(msgspec.Struct, frozen=True, kw_only=True):
+    """``database.postgres.*``."""
+
+    connection_string: str = ""
+    max_open_connections: int = 25
+    max_idle_connections: int = 25
+    connection_max_lifetime: timedelta = timedelta(minutes=5)
+
+
+class Database(msgspec.Struct, frozen=True, kw_only=True):
+    """``database.*``: where metadata lives."""
+
+    type: DatabaseType
+    local: LocalDatabase = msgspec.field(default_factory=LocalDatabase)
+    postgres: PostgresDatabase = msgspec.field(default_factory=PostgresDatabase)
+
+
+class LocalBlockstore(msgspec.Struct, frozen=True, kw_only=True):
+    """``blockstore.local.*``: a directory tree."""
+
+    path: str = str(DEFAULT_DATA_DIR / "data" / "block")
+    import_enabled: bool = False
+    import_hidden: bool = False
+    allowed_external_prefixes: tuple[str, ...] = ()
+
+
+class BlockstoreSigning(msgspec.Struct, frozen=True, kw_only=True):
+    """``blockstore.signing.*``."""
+
+    secret_key: str = ""
+
+
+class S3Credentials(msgspec.Struct, frozen=True, kw_only=True):
+    """``blockstore.s3.credentials.*``: empty for the environment's credentials."""
+
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+
+class S3Blockstore(msgspec.Struct, frozen=True, kw_only=True):
+    """``blockstore.s3.*``: any S3-compatible store."""
+
+    region: str = "us-east-1"
+    endpoint: str = ""
+    force_path_style: bool = False
+    credentials: S3Credentials = msgspec.field(default_factory=S3Credentials)
+    pre_signed_expiry: timedelta = timedelta(minutes=15)
+    max_retries: int = 5
+
+
+class Blockstore(msgspec.Struct, frozen=True, kw_only=True):
+    """``blockstore.*``: where objects live."""
+
+    type: BlockstoreType
+    local: LocalBlockstore = msgspec.field(default_factory=LocalBlockstore)
+    signing: BlockstoreSigning = msgspec.field(default_factory=BlockstoreSigning)
+    s3: S3Blockstore = msgspec.field(default_factory=S3Blockstore)
+
+
+class AuthEncrypt(msgspec.Struct, frozen=True, kw_only=True):
+    """``auth.encrypt.*``."""
+
+    secret_key: str
+
+
+class Auth(msgspec.Struct, frozen=True, kw_only=True):
+    """``auth.*``."""
+
+    encrypt: AuthEncrypt
+    login_duration: timedelta = timedelta(hours=168)
+
+
+class Installation(msgspec.Struct, frozen=True, kw_only=True):
+    """``installation.*``: the admin created at first start."""
+
+    user_name: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+
+class LocalCache(msgspec.Struct, frozen=True, kw_only=True):
+    """``committed.local_cache.*``: committed ranges fetched from remote storage."""
+
+    dir: str = str(DEFAULT_DATA_DIR / "data" / "cache")
+    size_bytes: int = 1 << 30
+
+
+class MemoryCache(msgspec.Struct, frozen=True, kw_only=True):
+    """``committed.memory_cache.*``: decoded ranges, per worker."""
+
+    size_bytes: int = 512 << 20
+
+
+class Committed(msgspec.Struct, frozen=True, kw_only=True):
+    """``committed.*``."""
+
+    local_cache: LocalCache = msgspec.field(default_factory=LocalCache)
+    memory_cache: MemoryCache = msgspec.field(default_factory=MemoryCache)
+
+
+class S3Gateway(msgspec.Struct, frozen=True, kw_only=True):
+    """``gateways.s3.*``."""
+
+    domain_name: str = "s3.local.lakefs.io"
+    region: str = "us-east-1"
+
+
+class Gateways(msgspec.Struct, frozen=True, kw_only=True):
+    """``gateways.*``."""
+
+    s3: S3Gateway = msgspec.field(default_factory=S3Gateway)
+
+
+class Logging(msgspec.Struct, frozen=True, kw_only=True):
+    """``logging.*``."""
+
+    level: str = "INFO"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every configuration key, nested like the keys."""
+
+    listen_address: str = "0.0.0.0:8000"
+    workers: int = 0  # 0: one per core
+    logging: Logging = msgspec.field(default_factory=Logging)
+    database: Database
+    blockstore: Blockstore
+    auth: Auth
+    installation: Installation = msgspec.field(default_factory=Installation)
+    committed: Committed = msgspec.field(default_factory=Committed)
+    gateways: Gateways = msgspec.field(default_factory=Gateways)
+
+
+class Config(Settings, frozen=True, kw_only=True):
+    """Resolved configuration: every key of :class:`Settings`, and how it was started."""
+
+    quickstart: bool = False
+
+    def data_dir(self) -> Path:
+        """Where local state lives (database, blocks, caches)."""
+        return Path(self.database.local.path).expanduser().parent
+
+    def listen(self) -> tuple[str, int]:
+        """(host, port) of ``listen_address``."""
+        return parse_listen_address(self.listen_address)
+
+    def log_level(self) -> str:
+        """``logging.level`` as the server's logger names it."""
+        return LOG_LEVELS[self.logging.level.strip().upper()]
+
+
+class Key(NamedTuple):
+    """One key as the loader reads it."""
+
+    #: The field's type: ``str``, ``int``, ``bool``, ``timedelta``, a ``Literal`` or a tuple.
+    type: Any
+    #: The default; None for a required key.
+    default: Any
+
+
+def _keys(struct: type[msgspec.Struct], prefix: str = "") -> Iterator[tuple[str, Key]]:
+    for field in msgspec.structs.fields(struct):
+        key = prefix + field.name
+        if isinstance(field.type, type) and issubclass(field.type, msgspec.Struct):
+            yield from _keys(field.type, key + ".")
+        else:
+            yield key, Key(field.type, None if field.required else field.default)
+
+
+#: Every key, dotted, in the order of :class:`Settings`.
+KEYS: dict[str, Key] = dict(_keys(Settings))
+
+_DURATION_KEYS = tuple(key for key, spec in KEYS.items() if spec.type is timedelta)
+_PATH_KEYS = ("database.local.path", "blockstore.local.path", "committed.local_cache.dir")
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -98,7 +264,9 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _coerce(key: str, kind: type, value: Any) -> Any:
+def _coerce(key: str, kind: Any, value: Any) -> Any:
+    """The value of a key from YAML or the environment. Durations and choices stay text
+    here; :func:`_validate` checks them."""
     if value is None:
         return None
     if kind is bool:
@@ -117,7 +285,7 @@ def _coerce(key: str, kind: type, value: Any) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"configuration key {key}: expected a number, got {value!r}") from None
-    if kind is list:
+    if get_origin(kind) is tuple:
         if isinstance(value, str):
             return [v for v in (p.strip() for p in value.split(",")) if v]
         if isinstance(value, list):
@@ -126,29 +294,6 @@ def _coerce(key: str, kind: type, value: Any) -> Any:
     if isinstance(value, (dict, list)):
         raise ConfigError(f"configuration key {key}: expected a value, got {value!r}")
     return str(value)
-
-
-@dataclass
-class Config:
-    """Resolved configuration: every key of :data:`KEYS` with its value."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    quickstart: bool = False
-
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
-
-    def data_dir(self) -> Path:
-        """Where local state lives (database, blocks, caches)."""
-        return Path(self.values["database.local.path"]).expanduser().parent
-
-    def listen(self) -> tuple[str, int]:
-        """(host, port) of ``listen_address``."""
-        return parse_listen_address(self.values["listen_address"])
-
-    def log_level(self) -> str:
-        """``logging.level`` as the server's logger names it."""
-        return LOG_LEVELS[self.values["logging.level"].strip().upper()]
 
 
 # lakeFS's logging levels and the nearest of the HTTP server's (which has no "none").
@@ -207,15 +352,15 @@ def load(
         if _env_name(key) in env:
             raw[key] = env[_env_name(key)]
     values: dict[str, Any] = {}
-    for key, (kind, default) in KEYS.items():
+    for key, spec in KEYS.items():
         # A key left empty in YAML (null) is a key not set.
-        values[key] = _coerce(key, kind, raw[key]) if raw.get(key) is not None else default
+        values[key] = _coerce(key, spec.type, raw[key]) if raw.get(key) is not None else spec.default
     if quickstart:
         _apply_quickstart(values, raw)
     _validate(values)
-    for key in ("database.local.path", "blockstore.local.path", "committed.local_cache.dir"):
+    for key in _PATH_KEYS:
         values[key] = str(Path(values[key]).expanduser())
-    return Config(values=values, quickstart=quickstart)
+    return _decode(values, quickstart)
 
 
 def _apply_quickstart(values: dict[str, Any], raw: dict[str, Any]) -> None:
@@ -233,28 +378,25 @@ def _apply_quickstart(values: dict[str, Any], raw: dict[str, Any]) -> None:
             values[key] = value
 
 
-def _validate(values: dict[str, Any]) -> None:
-    for key, (_, default) in KEYS.items():
-        if default is None and not values.get(key):
-            raise ConfigError(f"configuration key {key} is required")
-    if values["database.type"] not in DATABASE_TYPES:
+def _one_of(values: dict[str, Any], key: str, choices: tuple[str, ...]) -> None:
+    if values[key] not in choices:
         raise ConfigError(
-            f"configuration key database.type: unknown type {values['database.type']!r} "
-            f"(use one of {', '.join(DATABASE_TYPES)})"
+            f"configuration key {key}: unknown type {values[key]!r} (use one of {', '.join(choices)})"
         )
+
+
+def _validate(values: dict[str, Any]) -> None:
+    """Check the flat values; durations given as text become timedeltas."""
+    for key, spec in KEYS.items():
+        if spec.default is None and not values.get(key):
+            raise ConfigError(f"configuration key {key} is required")
+    _one_of(values, "database.type", DATABASE_TYPES)
     if values["database.type"] == "postgres" and not values["database.postgres.connection_string"]:
         raise ConfigError("configuration key database.postgres.connection_string is required")
-    for key in (
-        "database.postgres.connection_max_lifetime",
-        "blockstore.s3.pre_signed_expiry",
-        "auth.login_duration",
-    ):
-        parse_duration(key, values[key])
-    if values["blockstore.type"] not in BLOCKSTORE_TYPES:
-        raise ConfigError(
-            f"configuration key blockstore.type: unknown type {values['blockstore.type']!r} "
-            f"(use one of {', '.join(BLOCKSTORE_TYPES)})"
-        )
+    for key in _DURATION_KEYS:
+        if isinstance(values[key], str):
+            values[key] = timedelta(seconds=parse_duration(key, values[key]))
+    _one_of(values, "blockstore.type", BLOCKSTORE_TYPES)
     if values["workers"] < 0:
         raise ConfigError("configuration key workers: must be 0 (one per core) or more")
     parse_listen_address(values["listen_address"])
@@ -274,3 +416,32 @@ def _validate(values: dict[str, Any]) -> None:
             "configuration key installation.user_name is required with installation.access_key_id "
             "and installation.secret_access_key"
         )
+
+
+def _decode(values: dict[str, Any], quickstart: bool) -> Config:
+    """The typed configuration of checked flat values."""
+    tree: dict[str, Any] = {"quickstart": quickstart}
+    for key, value in values.items():
+        *parents, name = key.split(".")
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[name] = value
+    try:
+        return msgspec.convert(tree, Config)
+    except msgspec.ValidationError as err:
+        # Not expected once _validate passed; still one line naming the key.
+        message, _, where = str(err).rpartition(" - at `$.")
+        if not message:
+            raise ConfigError(f"configuration: {err}") from None
+        raise ConfigError(f"configuration key {where.rstrip('`')}: {message}") from None
+
+
+def to_json(config: Config) -> str:
+    """``config`` as JSON text, for a worker process's environment."""
+    return msgspec.json.encode(config).decode()
+
+
+def from_json(text: str | bytes) -> Config:
+    """The configuration :func:`to_json` encoded."""
+    return msgspec.json.decode(text, type=Config)

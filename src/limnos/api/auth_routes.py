@@ -10,7 +10,6 @@ from starlette.routing import Route
 from limnos.api.auth_middleware import LOGIN_COOKIE
 from limnos.api.common import ApiError, auth_service, current_user, json_response, read_json, settings
 from limnos.auth import AlreadyExistsError, User
-from limnos.config import parse_duration
 
 
 class AccessKey(msgspec.Struct):
@@ -103,7 +102,7 @@ async def login(request: Request) -> Response:
     body = await read_json(request, LoginBody)
     auth = auth_service(request)
     user = auth.authenticate(body.access_key_id, body.secret_access_key)
-    lifetime = int(parse_duration("auth.login_duration", settings(request)["auth.login_duration"]))
+    lifetime = int(settings(request).auth.login_duration.total_seconds())
     token, expires = auth.issue_token(user.username, lifetime)
     response = json_response({"token": token, "token_expiration": expires})
     # The cookie lives as long as its token (max_age counts seconds from now).

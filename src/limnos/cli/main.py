@@ -85,10 +85,10 @@ def _run(config: Config, workers: int | None) -> int:
     except BaseException:
         sock.close()
         raise
-    count = workers if workers is not None else config["workers"]
+    count = workers if workers is not None else config.workers
     if count <= 0:
         count = os.cpu_count() or 1
-    if config["blockstore.type"] == "mem":
+    if config.blockstore.type == "mem":
         count = 1  # objects of the mem blockstore live in one process
     export_config(config)
     server_config = uvicorn.Config(
@@ -117,13 +117,13 @@ def _banner(config: Config, host: str, port: int, quickstart_login: bool) -> Non
     lines = [f"Limnos {__version__} is listening on http://{shown}:{port}/api/v1"]
     if config.quickstart:
         lines += [
-            f"Quickstart: SQLite metadata in {config['database.local.path']}, "
-            f"objects in {config['blockstore.local.path']}",
+            f"Quickstart: SQLite metadata in {config.database.local.path}, "
+            f"objects in {config.blockstore.local.path}",
         ]
         if quickstart_login:
             lines += [
-                f"  access_key_id:     {config['installation.access_key_id']}",
-                f"  secret_access_key: {config['installation.secret_access_key']}",
+                f"  access_key_id:     {config.installation.access_key_id}",
+                f"  secret_access_key: {config.installation.secret_access_key}",
             ]
         else:
             lines += ["  this installation was set up with other credentials: log in with those"]

@@ -22,9 +22,9 @@ def bootstrap(config: Config) -> bool:
         where = f" {err.filename}" if err.filename else ""
         raise ConfigError(f"cannot use the data directory{where}: {err.strerror or err}") from None
     try:
-        user = config["installation.user_name"]
-        key = config["installation.access_key_id"]
-        secret = config["installation.secret_access_key"]
+        user = config.installation.user_name
+        key = config.installation.access_key_id
+        secret = config.installation.secret_access_key
         if user and not services.auth.is_setup_done():
             try:
                 services.auth.setup(user, key, secret)

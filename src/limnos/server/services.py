@@ -14,7 +14,7 @@ from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
 from limnos.catalog.catalog import Catalog
 from limnos.catalog.entry import same_content
-from limnos.config import Config, parse_duration
+from limnos.config import Config
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.engine import Graveler
 from limnos.kv.sqlite import SQLiteStore
@@ -41,23 +41,20 @@ class Services:
 
 def open_kv(config: Config) -> KVStore:
     """The metadata store named by ``database.*``."""
-    if config["database.type"] == "postgres":
+    if config.database.type == "postgres":
         from limnos.kv.postgres import PostgresStore
 
         return PostgresStore(
-            config["database.postgres.connection_string"],
-            max_open_connections=config["database.postgres.max_open_connections"],
-            max_lifetime_seconds=parse_duration(
-                "database.postgres.connection_max_lifetime",
-                config["database.postgres.connection_max_lifetime"],
-            ),
+            config.database.postgres.connection_string,
+            max_open_connections=config.database.postgres.max_open_connections,
+            max_lifetime_seconds=config.database.postgres.connection_max_lifetime.total_seconds(),
         )
-    return SQLiteStore(Path(config["database.local.path"]) / "limnos.db")
+    return SQLiteStore(Path(config.database.local.path) / "limnos.db")
 
 
 def open_block(config: Config) -> BlockAdapter:
     """The blockstore named by ``blockstore.*``."""
-    kind = config["blockstore.type"]
+    kind = config.blockstore.type
     if kind == "mem":
         return MemAdapter()
     if kind == "s3":
@@ -65,22 +62,18 @@ def open_block(config: Config) -> BlockAdapter:
 
         return S3Adapter(
             S3Settings(
-                region=config["blockstore.s3.region"],
-                endpoint=config["blockstore.s3.endpoint"],
-                force_path_style=config["blockstore.s3.force_path_style"],
-                access_key_id=config["blockstore.s3.credentials.access_key_id"],
-                secret_access_key=config["blockstore.s3.credentials.secret_access_key"],
-                max_retries=config["blockstore.s3.max_retries"],
-                pre_signed_expiry_seconds=int(
-                    parse_duration(
-                        "blockstore.s3.pre_signed_expiry", config["blockstore.s3.pre_signed_expiry"]
-                    )
-                ),
+                region=config.blockstore.s3.region,
+                endpoint=config.blockstore.s3.endpoint,
+                force_path_style=config.blockstore.s3.force_path_style,
+                access_key_id=config.blockstore.s3.credentials.access_key_id,
+                secret_access_key=config.blockstore.s3.credentials.secret_access_key,
+                max_retries=config.blockstore.s3.max_retries,
+                pre_signed_expiry_seconds=int(config.blockstore.s3.pre_signed_expiry.total_seconds()),
             )
         )
     return LocalAdapter(
-        config["blockstore.local.path"],
-        allowed_external_prefixes=config["blockstore.local.allowed_external_prefixes"],
+        config.blockstore.local.path,
+        allowed_external_prefixes=config.blockstore.local.allowed_external_prefixes,
     )
 
 
@@ -89,17 +82,17 @@ def build(config: Config) -> Services:
     kv = open_kv(config)
     block = open_block(config)
     cache_dir: str | None = None
-    if config["blockstore.type"] != "local":
-        cache_dir = os.path.join(config["committed.local_cache.dir"], "ranges")
+    if config.blockstore.type != "local":
+        cache_dir = os.path.join(config.committed.local_cache.dir, "ranges")
     committed = CommittedStore(
         block,
         cache_dir=cache_dir,
-        disk_cache_bytes=config["committed.local_cache.size_bytes"],
-        memory_cache_bytes=config["committed.memory_cache.size_bytes"],
+        disk_cache_bytes=config.committed.local_cache.size_bytes,
+        memory_cache_bytes=config.committed.memory_cache.size_bytes,
         same=same_content,
     )
     graveler = Graveler(kv, block, committed)
-    catalog = Catalog(kv, graveler, block, import_enabled=config["blockstore.local.import_enabled"])
+    catalog = Catalog(kv, graveler, block, import_enabled=config.blockstore.local.import_enabled)
     return Services(
         config=config,
         kv=kv,
@@ -107,5 +100,5 @@ def build(config: Config) -> Services:
         committed=committed,
         graveler=graveler,
         catalog=catalog,
-        auth=AuthService(kv, config["auth.encrypt.secret_key"]),
+        auth=AuthService(kv, config.auth.encrypt.secret_key),
     )
