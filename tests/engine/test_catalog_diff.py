@@ -53,17 +53,19 @@ from limnos.catalog.catalog import Catalog
 from limnos.catalog.entry import Entry, same_content
 from limnos.catalog.listing import Listed
 from limnos.catalog.results import Difference, Page
-from limnos.errors import Conflict, Invalid
+from limnos.errors import Conflict, Invalid, NotFound
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.engine import Graveler
+from limnos.graveler.model import Commit
 from limnos.kv.sqlite import SQLiteStore
 
 T = TypeVar("T")
 
 DEFAULT_TYPE = "application/octet-stream"
 COMMITTER = "model"
-#: Few paths, some under others' folders ("b" and "b/c"), two levels deep under "e/".
-PATHS = ["a", "b", "b/c", "b/d", "e/f/g", "e/h"]
+#: Few paths, some under others' folders ("b" and "b/c"), two levels deep under "e/", and
+#: one ending with the delimiter ("b/": a common prefix at the top, an object under "b/").
+PATHS = ["a", "b", "b/", "b/c", "b/d", "e/f/g", "e/h"]
 PREFIXES = ["", "b", "b/", "e/", "e/f/"]
 SIDES = ["main", "dev"]
 STRATEGIES = ["", "dest-wins", "source-wins"]
@@ -581,3 +583,52 @@ def test_three_dot_reports_no_conflict_where_left_re_uploaded_unchanged(env: Env
     page = env.run(env.catalog.diffs.refs(repo, "main", "dev", kind="three_dot", amount=10))
     assert _paths(page) == [("a", "changed")]
     env.run(env.catalog.merges.merge(repo, "dev", "main", committer=COMMITTER))
+
+
+# Refs the diff cannot or need not compare ----------------------------------------------
+
+
+def test_diffs_of_missing_refs_are_not_found(env: Env) -> None:
+    repo = _two_branches(env, {"a": Content(b"x")})
+    with pytest.raises(NotFound):
+        env.catalog.diffs.uncommitted(repo, "nope", amount=10)
+    with pytest.raises(NotFound):
+        env.catalog.diffs.uncommitted(repo, "main~1", amount=10)
+    for left, right in (("nope", "main"), ("main", "nope")):
+        for kind in ("two_dot", "three_dot"):
+            with pytest.raises(NotFound):
+                env.run(env.catalog.diffs.refs(repo, left, right, kind=kind, amount=10))  # type: ignore[arg-type]
+
+
+def test_three_dot_without_a_common_ancestor_sees_everything_as_new(env: Env) -> None:
+    """Right's paths are added where left lacks them and conflicts where left has other
+    content; paths only left has, or both hold alike, are not reported."""
+    x, y = Content(b"x"), Content(b"yy")
+    repo = _two_branches(env, {"same": x, "differs": x, "left-only": x})
+    g = env.graveler
+    record = g.get_repository(repo)
+    upload(env, repo, "dev", "differs", y)
+    upload(env, repo, "dev", "right-only", y)
+    env.run(env.catalog.objects.delete(repo, "dev", "left-only"))
+    tree = env.run(env.catalog.commits.commit(repo, "dev", committer=COMMITTER, message="dev")).commit.tree_id
+    orphan = g.refs.put_commit(
+        record,
+        Commit(
+            tree_id=tree, parents=(), committer=COMMITTER, message="orphan", creation_date=0,
+            metadata=(), generation=1,
+        ),
+    )
+    page = env.run(env.catalog.diffs.refs(repo, "main", orphan, kind="three_dot", amount=10))
+    assert _paths(page) == [("differs", "conflict"), ("right-only", "added")]
+
+
+def test_three_dot_against_an_ancestor_is_empty(env: Env) -> None:
+    repo = _two_branches(env, {"a": Content(b"x")})
+    upload(env, repo, "main", "a", Content(b"yy"))
+    upload(env, repo, "main", "b", Content(b"x"))
+    _commit(env, repo, "main", "ahead")
+    page = env.run(env.catalog.diffs.refs(repo, "main", "dev", kind="three_dot", amount=10))
+    assert page.items == [] and not page.has_more
+    # The other way round, everything main did since.
+    page = env.run(env.catalog.diffs.refs(repo, "dev", "main", kind="three_dot", amount=10))
+    assert _paths(page) == [("a", "changed"), ("b", "added")]
