@@ -65,7 +65,7 @@ def with_staged(
         if c is not None and c.key == s.key:
             c = next(committed, None)
         before = g.get(repo, left, s.key)
-        if before != s.right:
+        if not g.committed.same_values(before, s.right):
             yield Change(s.key, change_kind(before, s.right), before, s.right)
         s = next(staged, None)
 
@@ -79,11 +79,13 @@ def since_base(
     conflicts. Without a common ancestor everything is new on both sides.
     """
     base_ref = ResolvedRef(base) if base is not None else None
+    # Content decides, not entry bytes: the same bytes uploaded again are no change.
+    same = g.committed.same_values
     for change in changes:
         before = g.get(repo, base_ref, change.key) if base_ref is not None else None
-        if change.right == before:
+        if same(change.right, before):
             continue
-        yield change.key, difference(change, None if change.left == before else "conflict")
+        yield change.key, difference(change, None if same(change.left, before) else "conflict")
 
 
 def refs_scan(

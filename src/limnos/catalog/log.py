@@ -74,7 +74,8 @@ def touches(
     if g.tree_of(repo, parent_id) == commit.tree_id:
         return False
     parent = ResolvedRef(parent_id)
-    return any(g.get(repo, parent, key) != g.get(repo, this, key) for key in objects) or any(
+    same = g.committed.same_values
+    return any(not same(g.get(repo, parent, key), g.get(repo, this, key)) for key in objects) or any(
         next(g.diff(repo, parent_id, commit_id, prefix=prefix), None) is not None for prefix in prefixes
     )
 
