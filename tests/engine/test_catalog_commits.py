@@ -3,47 +3,26 @@ branch's changes or a stored metarange, and reading commits by ref expression.""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from catalog_env import CatalogEnv
 
-from limnos.block.mem import MemAdapter
-from limnos.catalog.catalog import Catalog
-from limnos.catalog.entry import same_content
 from limnos.catalog.results import CommitInfo
 from limnos.errors import Forbidden, Invalid, NotFound
-from limnos.graveler.committed import CommittedStore
-from limnos.graveler.engine import Graveler
-from limnos.kv.sqlite import SQLiteStore
-
-T = TypeVar("T")
 
 REPO = "commits"
 COMMITTER = "commit-tests"
 
 
-class Env:
+class Env(CatalogEnv):
     """A real catalog over SQLite and an in-memory blockstore, with one repository."""
 
     def __init__(self, root: Path) -> None:
-        self.kv = SQLiteStore(root / "metadata.db")
-        self.block = MemAdapter()
-        self.committed = CommittedStore(self.block, same=same_content)
-        self.graveler = Graveler(self.kv, self.block, self.committed)
-        self.catalog = Catalog(self.kv, self.graveler, self.block, import_enabled=False)
-        self._runner = asyncio.Runner()
+        super().__init__(root)
         self.catalog.repositories.create(REPO, f"mem://{REPO}")
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self._runner.run(coroutine)
-
-    def close(self) -> None:
-        self._runner.close()
-        self.committed.close()
-        self.kv.close()
 
     def put(self, branch: str, path: str, data: bytes, repo: str = REPO, force: bool = False) -> None:
         async def go() -> None:

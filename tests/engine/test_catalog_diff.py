@@ -29,14 +29,13 @@ the model pin down, one by one, the cases of content uploaded again.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
+from catalog_env import CatalogEnv
 from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -48,18 +47,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from limnos.block.mem import MemAdapter
-from limnos.catalog.catalog import Catalog
-from limnos.catalog.entry import Entry, same_content
+from limnos.catalog.entry import Entry
 from limnos.catalog.listing import Listed
 from limnos.catalog.results import Difference, Page
 from limnos.errors import Conflict, Invalid, NotFound
-from limnos.graveler.committed import CommittedStore
-from limnos.graveler.engine import Graveler
 from limnos.graveler.model import Commit
-from limnos.kv.sqlite import SQLiteStore
-
-T = TypeVar("T")
 
 DEFAULT_TYPE = "application/octet-stream"
 COMMITTER = "model"
@@ -182,22 +174,12 @@ def folded(keys: list[str], prefix: str, delimiter: str) -> list[tuple[str, bool
     return listed
 
 
-class Env:
+class Env(CatalogEnv):
     """One real catalog for a whole test; every example works in a repository of its own."""
 
     def __init__(self, root: Path) -> None:
-        self.kv = SQLiteStore(root / "metadata.db")
-        self.block = MemAdapter()
-        self.committed = CommittedStore(self.block, same=same_content)
-        self.graveler = Graveler(self.kv, self.block, self.committed)
-        self.catalog = Catalog(self.kv, self.graveler, self.block, import_enabled=False)
+        super().__init__(root)
         self.created = 0
-        # One event loop for every call: a loop per call would cost more than the calls.
-        self._runner = asyncio.Runner()
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Drive an async catalog call to its end."""
-        return self._runner.run(coroutine)
 
     def new_repository(self) -> str:
         self.created += 1
@@ -205,10 +187,6 @@ class Env:
         self.catalog.repositories.create(name, f"mem://{name}")
         return name
 
-    def close(self) -> None:
-        self._runner.close()
-        self.committed.close()
-        self.kv.close()
 
 
 @pytest.fixture

@@ -14,47 +14,23 @@ The history most tests read (dates are epoch seconds, ``T`` plus the number show
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from catalog_env import CatalogEnv
 
-from limnos.block.mem import MemAdapter
-from limnos.catalog.catalog import Catalog
-from limnos.catalog.entry import same_content
 from limnos.catalog.log import LogQuery, touches
-from limnos.graveler.committed import CommittedStore
-from limnos.graveler.engine import Graveler
 from limnos.graveler.model import Commit
-from limnos.kv.sqlite import SQLiteStore
-
-T = TypeVar("T")
 
 EPOCH = 1_700_000_000
 COMMITTER = "log-tests"
 
 
-class Env:
+class Env(CatalogEnv):
     """A real catalog over SQLite and an in-memory blockstore."""
-
-    def __init__(self, root: Path) -> None:
-        self.kv = SQLiteStore(root / "metadata.db")
-        self.block = MemAdapter()
-        self.committed = CommittedStore(self.block, same=same_content)
-        self.graveler = Graveler(self.kv, self.block, self.committed)
-        self.catalog = Catalog(self.kv, self.graveler, self.block, import_enabled=False)
-        self._runner = asyncio.Runner()
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self._runner.run(coroutine)
-
-    def close(self) -> None:
-        self._runner.close()
-        self.committed.close()
-        self.kv.close()
 
     def upload(self, repo: str, branch: str, path: str, data: bytes) -> None:
         async def go() -> None:
