@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import history_model
 import pytest
 from catalog_env import CatalogEnv
 from hypothesis import HealthCheck, event, note, settings
@@ -246,21 +247,8 @@ class DiffMachine(RuleBasedStateMachine):
                 result[path] = content
         return result
 
-    def ancestors(self, commit_id: str) -> set[str]:
-        seen = {commit_id}
-        todo = [commit_id]
-        while todo:
-            for parent in self.commits[todo.pop()].parents:
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return seen
-
     def merge_base(self, left: str, right: str) -> str | None:
-        common = self.ancestors(left) & self.ancestors(right)
-        if not common:
-            return None
-        return min(common, key=lambda c: (-self.commits[c].generation, c))
+        return history_model.merge_base(self.commits, left, right)
 
     def add_commit(self, branch: str, commit_id: str, snapshot: Snapshot, parents: tuple[str, ...]) -> None:
         generation = 1 + max(self.commits[p].generation for p in parents)

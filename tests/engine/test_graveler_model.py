@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import history_model
 from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -198,22 +199,8 @@ class GravelerMachine(RuleBasedStateMachine):
         """Any staged entry makes a branch dirty (even one that changes nothing)."""
         return bool(self.staging[branch])
 
-    def ancestors(self, commit_id: str) -> set[str]:
-        seen = {commit_id}
-        todo = [commit_id]
-        while todo:
-            for parent in self.commits[todo.pop()].parents:
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return seen
-
     def merge_base(self, left: str, right: str) -> str | None:
-        """The common ancestor of highest generation (ties: smallest id), or None."""
-        common = self.ancestors(left) & self.ancestors(right)
-        if not common:
-            return None
-        return min(common, key=lambda c: (-self.commits[c].generation, c))
+        return history_model.merge_base(self.commits, left, right)
 
     def add_commit(self, commit_id: str, snapshot: Snapshot, parents: tuple[str, ...]) -> None:
         generation = 1 + max(self.commits[p].generation for p in parents)
@@ -517,7 +504,7 @@ class GravelerMachine(RuleBasedStateMachine):
         self.commit_first(branch, first)
         head = self.heads[branch]
         if own_history:
-            history = self.ancestors(head)
+            history = history_model.ancestors(self.commits, head)
             target = [x for x in self.created if x in history][c % len(history)]
         else:
             target = self.commit_at(c)
