@@ -120,6 +120,22 @@ class Server:
         body: bytes = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
 
+    def stored_uris(self, namespace: str) -> list[str]:
+        """Every object stored under ``namespace`` in this server's blockstore, listed
+        behind its back (files of every kind, temporary ones included)."""
+        scheme, _, rest = namespace.partition("://")
+        if scheme == "local":
+            root = self.data_dir / "block"
+            base = root / rest
+            if not base.exists():
+                return []
+            return sorted(f"local://{p.relative_to(root)}" for p in base.rglob("*") if p.is_file())
+        bucket, _, prefix = rest.partition("/")
+        found: list[str] = []
+        for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            found.extend(f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", []))
+        return sorted(found)
+
     def write_object(self, uri: str, data: bytes) -> None:
         """Store ``data`` at ``uri`` in this server's blockstore, behind its back."""
         scheme, _, rest = uri.partition("://")

@@ -80,6 +80,8 @@ class LocalBlockstore(msgspec.Struct, frozen=True, kw_only=True):
     import_enabled: bool = False
     import_hidden: bool = False
     allowed_external_prefixes: tuple[str, ...] = ()
+    # Lifetime of the presigned URLs Limnos serves for local (and mem) objects.
+    pre_signed_expiry: timedelta = timedelta(minutes=15)
 
 
 class BlockstoreSigning(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,6 +115,8 @@ class Blockstore(msgspec.Struct, frozen=True, kw_only=True):
     local: LocalBlockstore = msgspec.field(default_factory=LocalBlockstore)
     signing: BlockstoreSigning = msgspec.field(default_factory=BlockstoreSigning)
     s3: S3Blockstore = msgspec.field(default_factory=S3Blockstore)
+    # How long an address handed out for a direct upload can be linked (lakeFS: 24 hours).
+    link_address_expiry: timedelta = timedelta(hours=24)
 
 
 class AuthEncrypt(msgspec.Struct, frozen=True, kw_only=True):

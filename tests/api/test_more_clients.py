@@ -389,7 +389,7 @@ def test_legacy_health_config_and_setup(legacy: LakeFSClient, server: Server) ->
     assert config.storage_config.blockstore_type == server.backend.blockstore_type
     storage = legacy.internal_api.get_storage_config()
     assert storage.blockstore_type == server.backend.blockstore_type
-    assert storage.pre_sign_support is False
+    assert storage.pre_sign_support is True
     assert legacy.internal_api.get_lake_fs_version().version == config.version_config.version
     assert legacy.internal_api.get_setup_state().state == "initialized"
     assert legacy.auth_api.get_current_user().user.id == "admin"

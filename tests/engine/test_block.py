@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,10 +200,11 @@ def test_s3_presigned_urls_read_and_write_without_credentials(moto_endpoint: str
         )
     )
     uri = f"s3://{S3_BUCKET}/presign-{uuid.uuid4().hex[:8]}/object"
-    put_url = adapter.presign_put(uri)
+    expires = int(time.time()) + 60
+    put_url = adapter.presign(uri, "PUT", expires)
     assert httpx.put(put_url, content=b"through a presigned URL").status_code == 200
     assert adapter.get_bytes(uri) == b"through a presigned URL"
-    got = httpx.get(adapter.presign_get(uri))
+    got = httpx.get(adapter.presign(uri, "GET", expires))
     assert got.status_code == 200
     assert got.content == b"through a presigned URL"
     adapter.close()

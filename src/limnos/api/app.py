@@ -16,9 +16,12 @@ from limnos.api import (
     commits,
     health,
     metadata,
+    multipart,
     objects,
+    presigned,
     refs,
     repositories,
+    staging,
     tags,
 )
 from limnos.api.auth_middleware import AuthMiddleware
@@ -76,6 +79,8 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (
         objects,
+        staging,
+        multipart,
         branches,
         commits,
         refs,
@@ -92,7 +97,7 @@ def api_routes() -> list[BaseRoute]:
 def create_app(catalog: Catalog, auth: AuthService, config: Config) -> Starlette:
     """The application serving ``catalog``, signing in with ``auth``."""
     app = Starlette(
-        routes=[Mount("/api/v1", routes=api_routes())],
+        routes=[Mount("/api/v1", routes=api_routes()), *presigned.routes],
         # Known errors get their own entries: a handler registered only for Exception
         # runs in Starlette's outermost middleware, which re-raises after answering, and
         # the server then drops the keep-alive connection.

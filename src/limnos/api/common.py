@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urljoin
 
 import msgspec
 from starlette.datastructures import QueryParams
@@ -71,6 +71,12 @@ def settings(request: Request) -> Config:
     """The server's configuration."""
     found: Config = request.app.state.config
     return found
+
+
+def absolute_url(request: Request, url: str) -> str:
+    """``url`` made absolute: the URLs this server signs itself are relative to its root,
+    and are reached at the address the client used for this request."""
+    return urljoin(str(request.url), url) if url.startswith("/") else url
 
 
 def current_user(request: Request) -> User:

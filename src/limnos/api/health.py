@@ -28,11 +28,11 @@ def storage_config(request: Request) -> dict[str, Any]:
         "blockstore_namespace_example": example,
         "blockstore_namespace_ValidityRegex": regex,
         "default_namespace_prefix": "",
-        "pre_sign_support": False,
+        "pre_sign_support": storage.presign_enabled,
         "pre_sign_support_ui": False,
         "import_support": storage.import_enabled,
         "import_validity_regex": regex,
-        "pre_sign_multipart_upload": False,
+        "pre_sign_multipart_upload": storage.presign_enabled,
         "blockstore_id": "",
         "blockstore_description": "",
     }

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.api.common import (
     ApiError,
+    absolute_url,
     catalog,
     header_text,
     header_value,
@@ -35,7 +36,6 @@ from limnos.catalog.results import StoredObject
 _META_PREFIX = "x-lakefs-meta-"
 _INTERNAL_PREFIX = "x-lakefs-internal-"
 _INTERNAL_KEY_PREFIX = "::lakefs::"
-_PRESIGN_UNSUPPORTED = "presigned URLs are not supported by this blockstore"
 _RANGE_NOT_SATISFIABLE = "Requested Range Not Satisfiable"
 # Content types a browser may show inline; everything else is served as an attachment.
 _INLINE_TYPES = frozenset(
@@ -93,8 +93,11 @@ class UpdateObjectUserMetadata(msgspec.Struct):
 # response bodies -----------------------------------------------------------------------
 
 
-def object_stats(obj: StoredObject, *, with_metadata: bool = True) -> dict[str, Any]:
-    """The contract's ObjectStats of an object; ``metadata`` is present only with ``with_metadata``."""
+def object_stats(
+    obj: StoredObject, *, with_metadata: bool = True, request: Request | None = None
+) -> dict[str, Any]:
+    """The contract's ObjectStats of an object; ``metadata`` is present only with
+    ``with_metadata``. A presigned address is made absolute for ``request``."""
     entry = obj.entry
     body: dict[str, Any] = {
         "path": obj.path,
@@ -105,6 +108,10 @@ def object_stats(obj: StoredObject, *, with_metadata: bool = True) -> dict[str, 
         "mtime": entry.mtime,
         "content_type": entry.content_type,
     }
+    if obj.physical_address_expiry is not None:
+        if request is not None:
+            body["physical_address"] = absolute_url(request, obj.physical_address)
+        body["physical_address_expiry"] = obj.physical_address_expiry
     if with_metadata:
         body["metadata"] = entry.user_metadata
     return body
@@ -116,12 +123,6 @@ def common_prefix_stats(path: str) -> dict[str, Any]:
 
 
 # request helpers -----------------------------------------------------------------------
-
-
-def _check_no_presign(request: Request) -> None:
-    """Reject ``presign=true``: this blockstore cannot hand out presigned URLs (400, as lakeFS does)."""
-    if query_bool(request, "presign"):
-        raise ApiError(400, _PRESIGN_UNSUPPORTED)
 
 
 def _user_metadata_headers(request: Request) -> dict[str, str]:
@@ -137,7 +138,7 @@ def _user_metadata_headers(request: Request) -> dict[str, str]:
     return metadata
 
 
-def _upload_if_absent(request: Request) -> bool:
+def upload_if_absent(request: Request) -> bool:
     """Whether the upload is conditional on the path being absent (``If-None-Match: *``).
 
     Only ``*`` is supported for If-None-Match, and If-Match not at all, as in lakeFS; since
@@ -222,14 +223,19 @@ async def get_object(request: Request) -> Response:
     head = request.method == "HEAD"
     objects = catalog(request).objects
     path = query_required(request, "path")
-    obj = objects.stat(request.path_params["repository"], request.path_params["ref"], path)
+    presign = not head and query_bool(request, "presign")
+    obj = objects.stat(request.path_params["repository"], request.path_params["ref"], path, presign=presign)
     entry = obj.entry
     headers = _object_headers(entry)
     if not head:
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and _etag_matches(if_none_match, entry):
             return Response(status_code=304, headers=headers)
-        _check_no_presign(request)
+        if presign:
+            # The bytes are read from where the URL points, not through this server's API.
+            return Response(
+                status_code=302, headers={"Location": absolute_url(request, obj.physical_address)}
+            )
     headers["Content-Type"] = header_value(entry.content_type)
     status = 200
     first, last = 0, entry.size - 1
@@ -263,9 +269,11 @@ async def stat_object(request: Request) -> Response:
     """statObject: the ObjectStats of one object."""
     path = query_required(request, "path")
     with_metadata = query_bool(request, "user_metadata", True)
-    obj = catalog(request).objects.stat(request.path_params["repository"], request.path_params["ref"], path)
-    _check_no_presign(request)
-    body = object_stats(obj)
+    presign = query_bool(request, "presign")
+    obj = catalog(request).objects.stat(
+        request.path_params["repository"], request.path_params["ref"], path, presign=presign
+    )
+    body = object_stats(obj, request=request)
     if not with_metadata:
         # lakeFS always sends the metadata field, empty when it was not asked for.
         body["metadata"] = {}
@@ -279,7 +287,6 @@ async def list_objects(request: Request) -> Response:
     delimiter = query_str(request, "delimiter")
     after = query_str(request, "after")
     with_metadata = query_bool(request, "user_metadata", True)
-    _check_no_presign(request)
     page = catalog(request).objects.list(
         request.path_params["repository"],
         request.path_params["ref"],
@@ -287,6 +294,7 @@ async def list_objects(request: Request) -> Response:
         delimiter=delimiter,
         after=after,
         amount=amount,
+        presign=query_bool(request, "presign"),
     )
     results: list[dict[str, Any]] = []
     for item in page.items:
@@ -295,7 +303,7 @@ async def list_objects(request: Request) -> Response:
         else:
             # As lakeFS: the metadata field appears only for objects that have some.
             shown = with_metadata and bool(item.value.entry.metadata)
-            results.append(object_stats(item.value, with_metadata=shown))
+            results.append(object_stats(item.value, with_metadata=shown, request=request))
     next_offset = results[-1]["path"] if results else ""
     return json_response(paginated(results, page.has_more, next_offset))
 
@@ -322,7 +330,7 @@ async def upload_object(request: Request) -> Response:
         request.path_params["branch"],
         path,
         force=query_bool(request, "force"),
-        if_absent=_upload_if_absent(request),
+        if_absent=upload_if_absent(request),
     )
     metadata = _user_metadata_headers(request)
     request_type = request.headers.get("content-type", "")

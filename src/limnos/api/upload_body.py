@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from limnos.api.common import ApiError
-from limnos.catalog.uploads import Upload
+
+
+class Upload(Protocol):
+    """What takes an upload's bytes as they arrive (a catalog upload or presigned write)."""
+
+    async def add(self, data: bytes) -> None: ...
 
 
 async def receive_raw(request: Request, upload: Upload) -> None:

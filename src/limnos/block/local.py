@@ -14,16 +14,23 @@ from pathlib import Path
 
 from limnos.block.adapter import (
     CHUNK_SIZE,
+    DEFAULT_PRESIGN_EXPIRY_SECONDS,
     BlockAdapter,
     BlockWriter,
     InvalidAddressError,
+    InvalidPartError,
     ObjectInfo,
     ObjectNotFoundError,
     PutResult,
+    check_part_sizes,
     fresh_address,
+    multipart_etag,
+    part_sources,
+    parts_prefix,
     split_uri,
 )
 from limnos.block.dirsync import HAVE_SYNCFS, fsync_directory, make_dirs, sync_filesystem
+from limnos.block.presign import UrlSigner
 
 _TMP_SUFFIX = ".limnos-tmp"
 # Reads that fail at once rather than wait for the disk (Linux only).
@@ -43,7 +50,16 @@ class LocalAdapter(BlockAdapter):
     # an fdatasync and a directory fsync for each of them.
     syncs_in_groups = HAVE_SYNCFS
 
-    def __init__(self, root: str | os.PathLike[str], allowed_external_prefixes: Iterable[str] = ()):
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        allowed_external_prefixes: Iterable[str] = (),
+        *,
+        signer: UrlSigner | None = None,
+        presign_expiry_seconds: int = DEFAULT_PRESIGN_EXPIRY_SECONDS,
+    ):
+        self.signer = signer
+        self.presign_expiry_seconds = presign_expiry_seconds
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.allowed_external = [Path(p).resolve() for p in allowed_external_prefixes]
@@ -178,8 +194,65 @@ class LocalAdapter(BlockAdapter):
             raise ObjectNotFoundError(uri)
         return ObjectInfo(uri=uri, size=st.st_size, etag=_file_md5(path), mtime=_ts(st.st_mtime))
 
+    def size(self, uri: str) -> int:
+        path = self._path(uri)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError) as err:
+            raise ObjectNotFoundError(uri) from err
+        if not path.is_file():
+            raise ObjectNotFoundError(uri)
+        return st.st_size
+
     def exists(self, uri: str) -> bool:
         return self._path(uri).is_file()
+
+    def validate_external(self, uri: str) -> None:
+        """Only files below ``allowed_external_prefixes`` (``local:///absolute/path``): the
+        blockstore's own directory holds repositories' namespaces, not outside objects."""
+        self.validate_address(uri)
+        if not split_uri(uri)[1].startswith("/"):
+            raise InvalidAddressError(
+                f"address {uri!r} is outside the repository's storage namespace: only "
+                "local:///absolute/paths below blockstore.local.allowed_external_prefixes can be linked"
+            )
+        self._path(uri)
+
+    # multipart uploads: each part is a file named by its number and MD5 in a directory
+    # beside the target; completing copies them into the target inside the kernel
+    # (without any copy at all on file systems that share extents).
+
+    def part_writer(self, uri: str, upload_id: str, part_number: int) -> BlockWriter:
+        directory = self._path(parts_prefix(uri, upload_id), writing=True)
+        make_dirs(directory, self.root)
+        return _LocalWriter(directory / f"{part_number:05d}", name_by_md5=True)
+
+    def complete_multipart(self, uri: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> PutResult:
+        target = self._path(uri, writing=True)
+        sources = [self._path(source) for source in part_sources(uri, upload_id, parts)]
+        sizes = []
+        for (number, etag), source in zip(parts, sources, strict=True):
+            try:
+                sizes.append(source.stat().st_size)
+            except FileNotFoundError:
+                raise InvalidPartError(f"part {number} with ETag {etag} was not uploaded") from None
+        check_part_sizes(parts, sizes)
+        writer = _LocalWriter(target)
+        try:
+            for source, size in zip(sources, sizes, strict=True):
+                with open(source, "rb") as part:
+                    _copy_range(part.fileno(), writer.fd, size)
+            writer.size = sum(sizes)
+            stored = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        self.abort_multipart(uri, upload_id)
+        return PutResult(stored.size, multipart_etag([etag for _, etag in parts]), stored.mtime)
+
+    def abort_multipart(self, uri: str, upload_id: str) -> None:
+        directory = self._path(parts_prefix(uri, upload_id), writing=True)
+        shutil.rmtree(directory, ignore_errors=True)
 
     def delete(self, uri: str) -> None:
         self._path(uri, writing=True).unlink(missing_ok=True)
@@ -240,8 +313,10 @@ class _LocalWriter(BlockWriter):
     take the interpreter lock.
     """
 
-    def __init__(self, path: Path, *, in_place: bool = False) -> None:
+    def __init__(self, path: Path, *, in_place: bool = False, name_by_md5: bool = False) -> None:
         self.path = path
+        # Committed as ``<path>.<md5 of the content>`` (the parts of multipart uploads).
+        self.name_by_md5 = name_by_md5
         self.tmp = path if in_place else path.parent / f".{path.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if in_place else os.O_TRUNC)
         self.fd = os.open(self.tmp, flags, 0o644)
@@ -260,11 +335,14 @@ class _LocalWriter(BlockWriter):
     def commit(self) -> PutResult:
         os.fdatasync(self.fd)  # the content and what is needed to read it back
         self._close()
+        etag = self.md5.hexdigest()
+        if self.name_by_md5:
+            self.path = self.path.with_name(f"{self.path.name}.{etag}")
         if self.tmp != self.path:
             os.replace(self.tmp, self.path)
         fsync_directory(self.path.parent)
         self.committed = True
-        return PutResult(size=self.size, etag=self.md5.hexdigest(), mtime=datetime.now(UTC))
+        return PutResult(size=self.size, etag=etag, mtime=datetime.now(UTC))
 
     def finish(self) -> PutResult:
         if self.tmp != self.path or self.device is None:
@@ -295,6 +373,28 @@ def _read_file(f, start: int, end: int | None) -> Iterator[bytes]:  # type: igno
             if remaining is not None:
                 remaining -= len(chunk)
             yield chunk
+
+
+def _copy_range(source: int, target: int, size: int) -> None:
+    """Append ``size`` bytes of ``source`` (from its start) to ``target``, inside the
+    kernel where it can."""
+    offset = 0
+    while offset < size:
+        try:
+            copied = os.copy_file_range(source, target, size - offset, offset)
+        except OSError:
+            copied = 0  # not supported here (another file system type, an old kernel)
+        if copied == 0:
+            break
+        offset += copied
+    while offset < size:
+        chunk = os.pread(source, min(CHUNK_SIZE * 4, size - offset), offset)
+        if not chunk:
+            raise InvalidPartError("a part of the upload was shortened while it was being assembled")
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(target, view) :]
+        offset += len(chunk)
 
 
 def _file_md5(path: Path) -> str:

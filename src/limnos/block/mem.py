@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from limnos.block.adapter import (
+    DEFAULT_PRESIGN_EXPIRY_SECONDS,
     BlockAdapter,
     BlockWriter,
     ObjectInfo,
     ObjectNotFoundError,
     PutResult,
-    split_uri,
 )
+from limnos.block.presign import UrlSigner
 
 
 class MemAdapter(BlockAdapter):
@@ -23,12 +24,16 @@ class MemAdapter(BlockAdapter):
     schemes = ("mem",)
     blockstore_type = "mem"
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, signer: UrlSigner | None = None, presign_expiry_seconds: int = DEFAULT_PRESIGN_EXPIRY_SECONDS
+    ) -> None:
+        self.signer = signer
+        self.presign_expiry_seconds = presign_expiry_seconds
         self._objects: dict[str, tuple[bytes, str, datetime]] = {}
         self._lock = threading.Lock()
 
     def writer(self, uri: str) -> BlockWriter:
-        split_uri(uri)
+        self.validate_address(uri)
         return _MemWriter(self, uri)
 
     def _store(self, uri: str, data: bytes) -> PutResult:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, NoReturn
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -17,6 +18,8 @@ from limnos.block.adapter import (
     BlockError,
     BlockWriter,
     InvalidAddressError,
+    InvalidPartError,
+    NoSuchUploadError,
     ObjectInfo,
     ObjectNotFoundError,
     PutResult,
@@ -26,6 +29,9 @@ from limnos.block.adapter import (
 PART_SIZE = 8 * 1024 * 1024
 _COPY_LIMIT = 5 * 1024**3
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+# What S3 answers a completion whose parts are wrong.
+_BAD_PARTS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML", "InvalidRequest"}
+_CLIENT_METHODS = {"GET": "get_object", "PUT": "put_object"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +58,12 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
 def _is_missing(err: ClientError) -> bool:
-    return str(err.response.get("Error", {}).get("Code", "")) in _MISSING
+    return _code(err) in _MISSING
 
 
 class S3Adapter(BlockAdapter):
@@ -64,6 +74,7 @@ class S3Adapter(BlockAdapter):
 
     def __init__(self, settings: S3Settings) -> None:
         self.settings = settings
+        self.presign_expiry_seconds = settings.pre_signed_expiry_seconds
         kwargs: dict[str, Any] = {
             "region_name": settings.region,
             "config": BotoConfig(
@@ -191,25 +202,91 @@ class S3Adapter(BlockAdapter):
                 return
             raise BlockError(f"listing {prefix_uri}: {err}") from None
 
-    def presign_get(self, uri: str, expires_seconds: int | None = None) -> str:
-        """A URL that reads the object without credentials until it expires."""
+    def size(self, uri: str) -> int:
+        return self.head(uri).size
+
+    @property
+    def can_presign(self) -> bool:
+        return True
+
+    # presigned URLs and multipart uploads: the store's own -------------------------------
+
+    def presign(self, uri: str, method: Literal["GET", "PUT"], expires: int) -> str:
         bucket, key = parse_s3_uri(uri)
+        return self._presigned(_CLIENT_METHODS[method], {"Bucket": bucket, "Key": key}, expires)
+
+    def create_multipart(self, uri: str) -> str:
+        bucket, key = parse_s3_uri(uri)
+        try:
+            upload_id: str = self.client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        except ClientError as err:
+            raise BlockError(f"starting an upload to {uri}: {err}") from None
+        return upload_id
+
+    def presign_part(self, uri: str, upload_id: str, part_number: int, expires: int) -> str:
+        bucket, key = parse_s3_uri(uri)
+        params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+        return self._presigned("upload_part", params, expires)
+
+    def part_writer(self, uri: str, upload_id: str, part_number: int) -> BlockWriter:
+        raise NotImplementedError("parts of S3 uploads go to S3 itself")
+
+    def copy_part(
+        self, src_uri: str, first: int, last: int | None, uri: str, upload_id: str, part_number: int
+    ) -> str:
+        bucket, key = parse_s3_uri(uri)
+        src_bucket, src_key = parse_s3_uri(src_uri)
+        kwargs: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+            "CopySource": {"Bucket": src_bucket, "Key": src_key},
+        }
+        if first or last is not None:
+            kwargs["CopySourceRange"] = f"bytes={first}-{'' if last is None else last}"
+        try:
+            result = self.client.upload_part_copy(**kwargs)
+        except ClientError as err:
+            self._raise_upload_error(err, uri)
+        return str(result["CopyPartResult"]["ETag"]).strip('"')
+
+    def complete_multipart(self, uri: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> PutResult:
+        bucket, key = parse_s3_uri(uri)
+        listed = [{"PartNumber": number, "ETag": etag} for number, etag in parts]
+        try:
+            result = self.client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+        except ClientError as err:
+            self._raise_upload_error(err, uri)
+        info = self.head(uri)
+        return PutResult(size=info.size, etag=str(result.get("ETag", info.etag)).strip('"'), mtime=info.mtime)
+
+    def abort_multipart(self, uri: str, upload_id: str) -> None:
+        bucket, key = parse_s3_uri(uri)
+        try:
+            self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except ClientError as err:
+            self._raise_upload_error(err, uri)
+
+    def _presigned(self, operation: str, params: dict[str, Any], expires: int) -> str:
         url: str = self.client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": bucket, "Key": key},
-            ExpiresIn=expires_seconds or self.settings.pre_signed_expiry_seconds,
+            operation, Params=params, ExpiresIn=max(1, expires - int(time.time()))
         )
         return url
 
-    def presign_put(self, uri: str, expires_seconds: int | None = None) -> str:
-        """A URL that writes the object without credentials until it expires."""
-        bucket, key = parse_s3_uri(uri)
-        url: str = self.client.generate_presigned_url(
-            "put_object",
-            Params={"Bucket": bucket, "Key": key},
-            ExpiresIn=expires_seconds or self.settings.pre_signed_expiry_seconds,
-        )
-        return url
+    @staticmethod
+    def _raise_upload_error(err: ClientError, uri: str) -> NoReturn:
+        code = _code(err)
+        if code == "NoSuchUpload":
+            raise NoSuchUploadError(f"no such multipart upload to {uri}") from None
+        if code in _BAD_PARTS:
+            message = err.response.get("Error", {}).get("Message", "") or code
+            raise InvalidPartError(f"{code}: {message}") from None
+        if _is_missing(err):
+            raise ObjectNotFoundError(uri) from None
+        raise BlockError(f"multipart upload to {uri}: {err}") from None
 
     def close(self) -> None:
         self.client.close()

@@ -17,10 +17,14 @@ from limnos.block.adapter import BlockAdapter
 from limnos.catalog.branches import Branches
 from limnos.catalog.commits import Commits
 from limnos.catalog.diff import Diffs
+from limnos.catalog.issued import IssuedAddresses
 from limnos.catalog.merges import Merges
+from limnos.catalog.multipart import Multipart
 from limnos.catalog.objects import Objects
+from limnos.catalog.presigned import Presigned
 from limnos.catalog.repositories import Repositories
 from limnos.catalog.results import StorageInfo
+from limnos.catalog.staging import Staging
 from limnos.catalog.stores import Stores
 from limnos.catalog.tags import Tags
 from limnos.catalog.uploads import Uploads
@@ -32,8 +36,17 @@ from limnos.kv.store import KVStore
 class Catalog:
     """Every user operation on repositories, refs and objects."""
 
-    def __init__(self, kv: KVStore, graveler: Graveler, block: BlockAdapter, *, import_enabled: bool) -> None:
+    def __init__(
+        self,
+        kv: KVStore,
+        graveler: Graveler,
+        block: BlockAdapter,
+        *,
+        import_enabled: bool,
+        link_expiry_seconds: int = 24 * 3600,
+    ) -> None:
         self.stores = Stores(graveler, block, Writes(kv, block))
+        issued = IssuedAddresses(kv, link_expiry_seconds)
         self.repositories = Repositories(self.stores)
         self.branches = Branches(self.stores)
         self.tags = Tags(self.stores)
@@ -42,10 +55,14 @@ class Catalog:
         self.merges = Merges(self.stores)
         self.objects = Objects(self.stores)
         self.uploads = Uploads(self.stores)
+        self.staging = Staging(self.stores, issued)
+        self.multipart = Multipart(self.stores, issued)
+        self.presigned = Presigned(self.stores, issued)
         self._storage = StorageInfo(
             blockstore_type=block.blockstore_type,
             # Importing from a local directory must be enabled; other stores always allow it.
             import_enabled=block.blockstore_type != "local" or import_enabled,
+            presign_enabled=block.can_presign,
         )
 
     def storage(self) -> StorageInfo:

@@ -6,7 +6,14 @@ import builtins
 import time
 from collections.abc import Iterator
 
-from limnos.block.adapter import CHUNK_SIZE, ObjectNotFoundError, PutResult, fresh_address, join_uri
+from limnos.block.adapter import (
+    CHUNK_SIZE,
+    BlockAdapter,
+    ObjectNotFoundError,
+    PutResult,
+    fresh_address,
+    join_uri,
+)
 from limnos.catalog.entry import AddressType, Entry, decode_entry, encode_entry, normalize_metadata
 from limnos.catalog.errors import DataMissingError, Forbidden, Invalid, LimnosError
 from limnos.catalog.listing import Listed, list_page
@@ -28,6 +35,19 @@ def find(stores: Stores, repo: Repository, ref: ResolvedRef, path: str) -> Entry
     return None if value is None else decode_entry(value)
 
 
+async def read_bytes(block: BlockAdapter, uri: str, start: int, end: int) -> bytes | Iterator[bytes]:
+    """Bytes ``[start, end)`` of the object at ``uri``: whole when they are few, otherwise
+    as a stream (ObjectNotFoundError)."""
+    if end - start > CHUNK_SIZE:
+        return await run_blocking(block.get, uri, start, end)
+    # A small read is made whole: at once when the bytes are in memory, otherwise in one
+    # trip to a worker thread.
+    data = block.read_cached(uri, start, end)
+    if data is None:
+        data = await run_blocking(block.get_bytes_range, uri, start, end)
+    return data
+
+
 def stored_object(repo: Repository, path: str, entry: Entry) -> StoredObject:
     """An entry with the full URI of its bytes."""
     return StoredObject(path, entry, entry.physical_address(repo.storage_namespace))
@@ -42,34 +62,31 @@ class Objects(Part):
 
     # reads --------------------------------------------------------------------------
 
-    def stat(self, repository: str, ref: str, path: str) -> StoredObject:
-        """The object at ``path`` of ``ref`` (NotFound)."""
+    def stat(self, repository: str, ref: str, path: str, *, presign: bool = False) -> StoredObject:
+        """The object at ``path`` of ``ref`` (NotFound); with ``presign``, its address is a
+        URL that reads it without other credentials."""
         repo = self._stores.repository(repository)
         resolved = self._stores.resolve(repo, ref)
         check_path(path)
+        if presign:
+            self._stores.require_presign()
         entry = find(self._stores, repo, resolved, path)
         if entry is None:
             raise NotFoundError(f"object {path!r} not found")
-        return stored_object(repo, path, entry)
+        obj = stored_object(repo, path, entry)
+        return self._presigned(obj, self._stores.presign_expiry()) if presign else obj
+
+    def _presigned(self, obj: StoredObject, expires: int) -> StoredObject:
+        url = self._block.presign(obj.physical_address, "GET", expires)
+        return StoredObject(obj.path, obj.entry, url, expires)
 
     async def read(self, obj: StoredObject, start: int, end: int) -> bytes | Iterator[bytes]:
         """The bytes ``[start, end)`` of an object: whole when they are few, otherwise as a
         stream (DataMissing when storage lost them)."""
-        uri = obj.physical_address
         try:
-            if end - start > CHUNK_SIZE:
-                return await run_blocking(self._block.get, uri, start, end)
-            # A small object is read whole: at once when its bytes are in memory, otherwise
-            # in one trip to a worker thread.
-            data = self._block.read_cached(uri, start, end)
-            if data is None:
-                data = await run_blocking(self._read_whole, uri, start, end)
-            return data
+            return await read_bytes(self._block, obj.physical_address, start, end)
         except ObjectNotFoundError:
             raise DataMissingError(obj.path) from None
-
-    def _read_whole(self, uri: str, start: int, end: int) -> bytes:
-        return b"".join(self._block.get(uri, start, end))
 
     def list(
         self,
@@ -80,15 +97,21 @@ class Objects(Part):
         delimiter: str = "",
         after: str = "",
         amount: int,
+        presign: bool = False,
     ) -> Page[Listed[StoredObject]]:
-        """A page of objects and common prefixes under ``prefix``, folded at ``delimiter``."""
+        """A page of objects and common prefixes under ``prefix``, folded at ``delimiter``;
+        with ``presign``, each object's address is a URL that reads it."""
         repo = self._stores.repository(repository)
         resolved = self._stores.resolve(repo, ref)
+        if presign:
+            self._stores.require_presign()
+        expires = self._stores.presign_expiry()
         graveler = self._graveler
 
         def scan(start: str) -> Iterator[tuple[str, StoredObject]]:
             for key, value in graveler.iterate(repo, resolved, start=start, prefix=prefix):
-                yield key, stored_object(repo, key, decode_entry(value))
+                obj = stored_object(repo, key, decode_entry(value))
+                yield key, self._presigned(obj, expires) if presign else obj
 
         items, has_more = list_page(scan, prefix=prefix, delimiter=delimiter, after=after, amount=amount)
         return Page(items, has_more)

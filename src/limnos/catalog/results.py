@@ -42,11 +42,35 @@ class CommitInfo(msgspec.Struct, frozen=True):
 
 
 class StoredObject(msgspec.Struct, frozen=True):
-    """An object at a path: its entry and the full URI of its bytes."""
+    """An object at a path: its entry and the full URI of its bytes.
+
+    When a presigned URL was asked for, ``physical_address`` is that URL and
+    ``physical_address_expiry`` the Unix second it stops working; a URL that Limnos
+    serves itself is relative to the server's root (``/...``).
+    """
 
     path: str
     entry: Entry
     physical_address: str
+    physical_address_expiry: int | None = None
+
+
+class StagingLocation(msgspec.Struct, frozen=True):
+    """An address handed out for a direct upload, and the presigned URL that writes it
+    (relative to the server's root when Limnos serves it itself)."""
+
+    physical_address: str
+    presigned_url: str | None = None
+    presigned_url_expiry: int | None = None
+
+
+class MultipartUpload(msgspec.Struct, frozen=True):
+    """A multipart upload started for a direct upload: its id, the address it writes and
+    a presigned URL per part asked for."""
+
+    upload_id: str
+    physical_address: str
+    presigned_urls: list[str]
 
 
 class Difference(msgspec.Struct, frozen=True):
@@ -84,6 +108,8 @@ class StorageInfo(msgspec.Struct, frozen=True):
 
     blockstore_type: str
     import_enabled: bool
+    #: Presigned URLs, direct uploads and presigned multipart uploads.
+    presign_enabled: bool
 
 
 __all__ = [
@@ -92,10 +118,12 @@ __all__ = [
     "DiffType",
     "Difference",
     "MergeBase",
+    "MultipartUpload",
     "Page",
     "PathError",
     "RefInfo",
     "Repository",
+    "StagingLocation",
     "StorageInfo",
     "StoredObject",
 ]

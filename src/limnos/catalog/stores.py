@@ -3,9 +3,12 @@ and the lookups each operation starts with."""
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 
 from limnos.block.adapter import BlockAdapter
+from limnos.catalog.errors import Invalid
 from limnos.catalog.writes import Writes
 from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import NotFoundError
@@ -29,6 +32,17 @@ class Stores:
         if force and repo.read_only:
             return msgspec.structs.replace(repo, read_only=False)
         return repo
+
+    def require_presign(self) -> None:
+        """Raise Invalid when the blockstore offers no presigned URLs."""
+        if not self.block.can_presign:
+            raise Invalid("presigned URLs are not supported by this blockstore")
+
+    def presign_expiry(self, limit: int | None = None) -> int:
+        """When a presigned URL made now stops working (Unix seconds): after the
+        blockstore's presign lifetime, and not after ``limit``."""
+        expires = int(time.time()) + self.block.presign_expiry_seconds
+        return expires if limit is None else min(expires, limit)
 
     def resolve(self, repo: Repository, ref: str) -> ResolvedRef:
         """A ref expression resolved (NotFound, Invalid)."""

@@ -8,6 +8,8 @@ which makes the bytes durable before the entry that names them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from limnos.block.adapter import BlockWriter, PutResult, join_uri
 from limnos.catalog.entry import Entry, encode_entry
 from limnos.catalog.objects import find, stored_object
@@ -47,11 +49,71 @@ class Uploads(Part):
         return Upload(self._stores, repo, branch, branch_ref.branch, path, if_absent)
 
 
+class Batches:
+    """Bytes received in pieces, handed to a storage writer in batches of WRITE_BATCH, off
+    the event loop. The writer is created (by ``open``) with the first batch, so an object
+    smaller than a batch is created, written and made durable in one worker-thread call."""
+
+    def __init__(self, open_writer: Callable[[], BlockWriter]) -> None:
+        self._open = open_writer
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self.writer: BlockWriter | None = None
+
+    async def add(self, data: bytes) -> None:
+        """Accept the next bytes."""
+        if not data:
+            return
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= WRITE_BATCH:
+            await run_blocking(self.flush)
+
+    def flush(self) -> BlockWriter:
+        """Write what is pending (blocking); the writer."""
+        if self.writer is None:
+            self.writer = self._open()
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+            self.writer.write(data)
+        return self.writer
+
+    def commit(self) -> PutResult:
+        """Write the rest and make it durable (blocking); on failure remove what was written."""
+        try:
+            return self.flush().commit()
+        except BaseException:
+            self.abort_now()
+            raise
+
+    def finish(self) -> tuple[BlockWriter, PutResult]:
+        """Write the rest without waiting for durability (see BlockWriter.finish), blocking;
+        on failure remove what was written."""
+        try:
+            writer = self.flush()
+            return writer, writer.finish()
+        except BaseException:
+            self.abort_now()
+            raise
+
+    async def abort(self) -> None:
+        """Discard whatever was received and written."""
+        self._pending.clear()
+        if self.writer is not None:
+            await run_blocking(self.writer.abort)
+
+    def abort_now(self) -> None:
+        """:meth:`abort`, blocking."""
+        self._pending.clear()
+        if self.writer is not None:
+            self.writer.abort()
+
+
 class Upload:
-    """One object being received: its bytes are written to storage in batches, off the
-    event loop. The storage writer is created with the first batch, so an object smaller
-    than a batch is created, written and made durable in a single worker-thread call (or
-    with a group of others)."""
+    """One object being received: its bytes go to a fresh address of the namespace, in
+    batches (see :class:`Batches`), then the entry naming them is staged."""
 
     def __init__(
         self, stores: Stores, repo: Repository, branch: str, known: Branch, path: str, if_absent: bool
@@ -62,25 +124,16 @@ class Upload:
         self._known = known
         self.path = path
         self._if_absent = if_absent
-        self._pending: list[bytes] = []
-        self._pending_size = 0
         self._address = ""
-        self._writer: BlockWriter | None = None
+        self._batches = Batches(self._open)
 
     async def add(self, data: bytes) -> None:
         """Accept the next bytes of the object."""
-        if not data:
-            return
-        self._pending.append(data)
-        self._pending_size += len(data)
-        if self._pending_size >= WRITE_BATCH:
-            await run_blocking(self._flush)
+        await self._batches.add(data)
 
     async def abort(self) -> None:
         """Discard whatever was received and written."""
-        self._pending.clear()
-        if self._writer is not None:
-            await run_blocking(self._writer.abort)
+        await self._batches.abort()
 
     async def finish(self, *, content_type: str = "", metadata: dict[str, str] | None = None) -> StoredObject:
         """Store the object and stage it at its path; what was staged."""
@@ -104,40 +157,13 @@ class Upload:
             return stored_object(self._repo, self.path, entry)
 
         # A body still wholly in memory can be written and synced with other requests'.
-        finish = self._finish_unsynced if self._writer is None else None
-        return await writes.stage(link, commit=self._commit, discard=self._discard, finish=finish)
+        batches = self._batches
+        finish = batches.finish if batches.writer is None else None
+        return await writes.stage(link, commit=batches.commit, discard=self._discard, finish=finish)
 
-    def _flush(self) -> None:
-        if self._writer is None:
-            self._address, self._writer = self._stores.block.new_object_writer(self._repo.storage_namespace)
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._pending_size = 0
-            self._writer.write(data)
-
-    def _commit(self) -> PutResult:
-        """Make the object durable at its address; on failure remove what was written."""
-        try:
-            self._flush()
-            assert self._writer is not None
-            return self._writer.commit()
-        except BaseException:
-            if self._writer is not None:
-                self._writer.abort()
-            raise
-
-    def _finish_unsynced(self) -> tuple[BlockWriter, PutResult]:
-        """Write the object without waiting for durability (see BlockWriter.finish); on
-        failure remove what was written."""
-        try:
-            self._flush()
-            assert self._writer is not None
-            return self._writer, self._writer.finish()
-        except BaseException:
-            if self._writer is not None:
-                self._writer.abort()
-            raise
+    def _open(self) -> BlockWriter:
+        self._address, writer = self._stores.block.new_object_writer(self._repo.storage_namespace)
+        return writer
 
     def _discard(self) -> None:
         """Remove the durable bytes that nothing names."""

@@ -163,9 +163,7 @@ class Graveler:
                     )
                     commit_id = self.refs.put_commit(repo, sample)
                 self.refs.insert_branch(repo, default_branch, Branch(commit_id, new_token()))
-            marker = msgspec.json.encode(
-                _Marker(name, repo.instance_id, self.refs.installation_id())
-            )
+            marker = msgspec.json.encode(_Marker(name, repo.instance_id, self.refs.installation_id()))
             self.block.put_bytes(join_uri(storage_namespace, _MARKER), marker)
             if not self.refs.insert_repository(repo):
                 raise AlreadyExistsError(f"repository {name!r} already exists")
@@ -200,9 +198,7 @@ class Graveler:
                 f"storage namespace {namespace!r} holds an unreadable repository marker"
             ) from None
         if marker.installation and marker.installation != self.refs.installation_id():
-            raise ValidationError(
-                f"storage namespace {namespace!r} is in use by another Limnos installation"
-            )
+            raise ValidationError(f"storage namespace {namespace!r} is in use by another Limnos installation")
         try:
             other = self.refs.get_repository(marker.repository)
         except NotFoundError:
@@ -256,9 +252,7 @@ class Graveler:
         """A commit by full id."""
         return self.refs.get_commit(repo, commit_id)
 
-    def create_branch(
-        self, repo: Repository, name: str, source_ref: str, *, hidden: bool = False
-    ) -> str:
+    def create_branch(self, repo: Repository, name: str, source_ref: str, *, hidden: bool = False) -> str:
         """Create branch ``name`` at the committed state of ``source_ref``; returns its commit.
 
         A ``hidden`` branch is left out of listings unless they ask for hidden ones.
@@ -457,9 +451,7 @@ class Graveler:
         the branch record if the caller has just read it (saves a read).
         """
         if not if_absent:
-            self._staged_write(
-                repo, branch_name, lambda token: self.staging.set(token, key, value), known
-            )
+            self._staged_write(repo, branch_name, lambda token: self.staging.set(token, key, value), known)
             return
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
@@ -540,11 +532,7 @@ class Graveler:
             dirty = self.is_dirty(branch)
             if dirty and not force:
                 raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
-            fresh = (
-                branch.moved(target, new_token(), ())
-                if dirty
-                else branch.moved(target)
-            )
+            fresh = branch.moved(target, new_token(), ()) if dirty else branch.moved(target)
             if not self.refs.swap_branch(repo, branch_name, raw, fresh):
                 return None
             if dirty:

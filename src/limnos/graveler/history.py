@@ -60,4 +60,3 @@ def merge_base(refs: RefStore, repo: Repository, left: str, right: str) -> str |
                 parent = refs.get_commit(repo, parent_id)
                 heapq.heappush(queue, (-parent.generation, parent_id))
     return None
-

@@ -383,7 +383,7 @@ class SQLiteStore(KVStore):
             lambda c: c.executemany(
                 "INSERT OR REPLACE INTO kv(partition, key, value) VALUES (?,?,?)",
                 [(partition, k, v) for k, v in items],
-            )
+            ),
         )
 
     def set_if(self, partition: str, key: bytes, value: bytes, expected: bytes | _MustNotExist) -> bool:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from limnos.auth import AuthService
+from limnos.auth.crypto import derive_key
 from limnos.block.adapter import BlockAdapter
 from limnos.block.local import LocalAdapter
 from limnos.block.mem import MemAdapter
+from limnos.block.presign import UrlSigner
 from limnos.catalog.catalog import Catalog
 from limnos.catalog.entry import same_content
 from limnos.config import Config
@@ -52,11 +54,20 @@ def open_kv(config: Config) -> KVStore:
     return SQLiteStore(Path(config.database.local.path) / "limnos.db")
 
 
+def url_signer(config: Config) -> UrlSigner:
+    """The signer of the presigned URLs this installation serves: keyed by
+    ``blockstore.signing.secret_key``, or, when that is not set, by a key derived from
+    ``auth.encrypt.secret_key`` (every server of an installation shares both)."""
+    secret = config.blockstore.signing.secret_key or config.auth.encrypt.secret_key
+    return UrlSigner(derive_key(secret, b"limnos/block/presigned-urls/v1"))
+
+
 def open_block(config: Config) -> BlockAdapter:
     """The blockstore named by ``blockstore.*``."""
     kind = config.blockstore.type
+    expiry = int(config.blockstore.local.pre_signed_expiry.total_seconds())
     if kind == "mem":
-        return MemAdapter()
+        return MemAdapter(signer=url_signer(config), presign_expiry_seconds=expiry)
     if kind == "s3":
         from limnos.block.s3 import S3Adapter, S3Settings
 
@@ -74,6 +85,8 @@ def open_block(config: Config) -> BlockAdapter:
     return LocalAdapter(
         config.blockstore.local.path,
         allowed_external_prefixes=config.blockstore.local.allowed_external_prefixes,
+        signer=url_signer(config),
+        presign_expiry_seconds=expiry,
     )
 
 
@@ -92,7 +105,13 @@ def build(config: Config) -> Services:
         same=same_content,
     )
     graveler = Graveler(kv, block, committed)
-    catalog = Catalog(kv, graveler, block, import_enabled=config.blockstore.local.import_enabled)
+    catalog = Catalog(
+        kv,
+        graveler,
+        block,
+        import_enabled=config.blockstore.local.import_enabled,
+        link_expiry_seconds=int(config.blockstore.link_address_expiry.total_seconds()),
+    )
     return Services(
         config=config,
         kv=kv,

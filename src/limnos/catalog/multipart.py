@@ -1,0 +1,157 @@
+"""Presigned multipart uploads: a large object's parts go straight to storage, each with
+its own presigned URL (or copied from another object), and are assembled at the end.
+
+On S3 these are the store's own multipart uploads; on the stores whose URLs Limnos
+serves, parts wait beside the target address until completion assembles them or an
+abort removes them. Either way S3's rules hold: parts are numbered 1 to 10,000, and every
+part but the last holds at least 5 MiB.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from limnos.block.adapter import MAX_PARTS, PutResult, fresh_address, join_uri
+from limnos.catalog.entry import Entry, encode_entry
+from limnos.catalog.errors import Invalid
+from limnos.catalog.issued import IssuedAddress, IssuedAddresses
+from limnos.catalog.objects import find, stored_object
+from limnos.catalog.results import MultipartUpload, StoredObject
+from limnos.catalog.stores import Part, Stores
+from limnos.catalog.threads import run_blocking
+from limnos.catalog.uploads import DEFAULT_CONTENT_TYPE
+from limnos.graveler.errors import NotFoundError
+from limnos.graveler.model import Repository
+from limnos.graveler.names import check_path
+
+
+class Multipart(Part):
+    """Start, fill, complete and abort multipart uploads to branches."""
+
+    def __init__(self, stores: Stores, issued: IssuedAddresses) -> None:
+        super().__init__(stores)
+        self._issued = issued
+
+    async def create(self, repository: str, branch: str, path: str, *, parts: int = 0) -> MultipartUpload:
+        """Start an upload of the object to be staged at ``path``, with presigned URLs for
+        parts 1 to ``parts``."""
+        repo = self._stores.repository(repository)
+        self._stores.branch(repo, branch)
+        check_path(path)
+        self._graveler.check_writable(repo)
+        if not 0 <= parts <= MAX_PARTS:
+            raise Invalid(f"parts must be between 0 and {MAX_PARTS}")
+        self._stores.require_presign()
+        block = self._stores.block
+        uri = join_uri(repo.storage_namespace, fresh_address())
+        upload_id = await run_blocking(block.create_multipart, uri)
+        issued = self._issued.record(repo.name, branch, path, upload_id)
+        await self._stores.writes.run(lambda: self._issued.remember(uri, issued))
+        expires = self._stores.presign_expiry(issued.expires)
+        urls = [block.presign_part(uri, upload_id, number, expires) for number in range(1, parts + 1)]
+        return MultipartUpload(upload_id, uri, urls)
+
+    def part_url(
+        self, repository: str, branch: str, path: str, upload_id: str, part_number: int, *, address: str
+    ) -> str:
+        """A presigned URL that uploads part ``part_number``."""
+        _, issued = self._open(repository, branch, path, upload_id, address)
+        _check_part_number(part_number)
+        expires = self._stores.presign_expiry(issued.expires)
+        return self._stores.block.presign_part(address, upload_id, part_number, expires)
+
+    async def copy_part(
+        self,
+        repository: str,
+        branch: str,
+        path: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        address: str,
+        src_repository: str,
+        src_ref: str,
+        src_path: str,
+        first: int = 0,
+        last: int | None = None,
+    ) -> str:
+        """Upload part ``part_number`` as bytes ``[first, last]`` of an object of any
+        repository's ref; the part's ETag."""
+        self._open(repository, branch, path, upload_id, address)
+        _check_part_number(part_number)
+        src_repo = self._stores.repository(src_repository)
+        source = find(self._stores, src_repo, self._stores.resolve(src_repo, src_ref), src_path)
+        if source is None:
+            raise NotFoundError(f"object {src_path!r} not found")
+        if first >= max(source.size, 1) or (last is not None and last < first):
+            raise Invalid(f"range bytes={first}-{'' if last is None else last} is outside the source object")
+        src_uri = source.physical_address(src_repo.storage_namespace)
+        block = self._stores.block
+        return await run_blocking(block.copy_part, src_uri, first, last, address, upload_id, part_number)
+
+    async def complete(
+        self,
+        repository: str,
+        branch: str,
+        path: str,
+        upload_id: str,
+        *,
+        address: str,
+        parts: builtins.list[tuple[int, str]],
+        metadata: dict[str, str] | None = None,
+        content_type: str = "",
+    ) -> StoredObject:
+        """Assemble the parts, in ascending order with their ETags, into the object and
+        stage it at ``path``."""
+        repo, _ = self._open(repository, branch, path, upload_id, address)
+        self._graveler.check_writable(repo)
+        if not parts:
+            raise Invalid("parts are required")
+        previous = 0
+        for number, _ in parts:
+            _check_part_number(number)
+            if number <= previous:
+                raise Invalid("parts must be listed once each, in ascending order of part number")
+            previous = number
+        block = self._stores.block
+        relative = address[len(repo.storage_namespace.rstrip("/")) + 1 :]
+        graveler = self._graveler
+
+        def assemble() -> PutResult:
+            return block.complete_multipart(address, upload_id, parts)
+
+        def link(stored: PutResult) -> StoredObject:
+            entry = Entry.stored(
+                relative, stored, content_type=content_type or DEFAULT_CONTENT_TYPE, metadata=metadata
+            )
+            graveler.set(repo, branch, path, encode_entry(entry))
+            self._issued.forget(address)
+            return stored_object(repo, path, entry)
+
+        return await self._stores.writes.stage(link, commit=assemble, discard=lambda: block.delete(address))
+
+    async def abort(self, repository: str, branch: str, path: str, upload_id: str, *, address: str) -> None:
+        """Abandon the upload: its parts are removed and its id is no longer known."""
+        self._open(repository, branch, path, upload_id, address)
+        block = self._stores.block
+        await run_blocking(block.abort_multipart, address, upload_id)
+        await self._stores.writes.run(lambda: self._issued.forget(address))
+
+    def _open(
+        self, repository: str, branch: str, path: str, upload_id: str, address: str
+    ) -> tuple[Repository, IssuedAddress]:
+        """The repository and record of an open upload (NotFound when the repository, the
+        branch or the upload is not there)."""
+        repo = self._stores.repository(repository)
+        self._stores.branch(repo, branch)
+        check_path(path)
+        if not upload_id:
+            raise Invalid("upload_id is required")
+        if not address:
+            raise Invalid("physical_address is required")
+        return repo, self._issued.check_upload(address, upload_id, repo.name, branch, path)
+
+
+def _check_part_number(number: int) -> None:
+    if not 1 <= number <= MAX_PARTS:
+        raise Invalid(f"part numbers run from 1 to {MAX_PARTS}, not {number}")

@@ -1,0 +1,82 @@
+"""The presigned URLs Limnos serves itself, for the stores that cannot sign their own
+(``local``, ``mem``): a GET reads the object, a PUT writes an object handed out for a
+direct upload or a part of a multipart upload. The URL's signature is the only
+credential; the address it names must still be open for writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from limnos.block.adapter import BlockWriter, ObjectNotFoundError
+from limnos.block.presign import SELF_SERVED_PATH, PresignRefusedError, SignedTarget
+from limnos.catalog.errors import NotFound
+from limnos.catalog.issued import IssuedAddresses, NoSuchUploadError
+from limnos.catalog.objects import read_bytes
+from limnos.catalog.stores import Part, Stores
+from limnos.catalog.threads import run_blocking
+from limnos.catalog.uploads import Batches
+
+__all__ = ["SELF_SERVED_PATH", "Presigned", "PresignedWrite"]
+
+
+class Presigned(Part):
+    """Checks self-served presigned URLs and reads or writes what they name."""
+
+    def __init__(self, stores: Stores, issued: IssuedAddresses) -> None:
+        super().__init__(stores)
+        self._issued = issued
+
+    def open(self, method: str, query: Mapping[str, str]) -> SignedTarget:
+        """What a request with ``method`` and the URL's ``query`` may act on (Forbidden
+        when the URL does not allow it)."""
+        signer = self._stores.block.signer
+        if signer is None:
+            raise PresignRefusedError("this server's blockstore signs its own URLs")
+        return signer.verify(method, query)
+
+    def size(self, target: SignedTarget) -> int:
+        """The size of the object a GET URL names (NotFound)."""
+        try:
+            return self._stores.block.size(target.uri)
+        except ObjectNotFoundError:
+            raise NotFound("no object is stored at this presigned URL's address") from None
+
+    async def read(self, target: SignedTarget, start: int, end: int) -> bytes | Iterator[bytes]:
+        """Bytes ``[start, end)`` of the object a GET URL names (NotFound)."""
+        try:
+            return await read_bytes(self._stores.block, target.uri, start, end)
+        except ObjectNotFoundError:
+            raise NotFound("no object is stored at this presigned URL's address") from None
+
+    def receive(self, target: SignedTarget) -> PresignedWrite:
+        """A write of what a PUT URL names: an address handed out and not linked yet
+        (Forbidden otherwise), or a part of an open multipart upload (NotFound otherwise)."""
+        issued = self._issued.find(target.uri)
+        block = self._stores.block
+        if target.is_part:
+            if issued is None or issued.upload_id != target.upload_id:
+                raise NoSuchUploadError(f"multipart upload {target.upload_id!r} is not open")
+            return PresignedWrite(lambda: block.part_writer(target.uri, target.upload_id, target.part_number))
+        if issued is None or issued.upload_id:
+            raise PresignRefusedError("the address was linked already, or is not open for writing")
+        return PresignedWrite(lambda: block.writer(target.uri))
+
+
+class PresignedWrite:
+    """The bytes of one presigned PUT, received in pieces."""
+
+    def __init__(self, open_writer: Callable[[], BlockWriter]) -> None:
+        self._batches = Batches(open_writer)
+
+    async def add(self, data: bytes) -> None:
+        """Accept the next bytes."""
+        await self._batches.add(data)
+
+    async def abort(self) -> None:
+        """Discard what was received."""
+        await self._batches.abort()
+
+    async def finish(self) -> str:
+        """Store the bytes durably; their ETag (hex MD5)."""
+        return (await run_blocking(self._batches.commit)).etag
