@@ -221,7 +221,9 @@ def test_a_config_is_frozen() -> None:
         cfg.database.local.path = "/elsewhere"  # type: ignore[misc]
 
 
-# lakeFS's names: a field renamed in limnos.config would silently read another key.
+# lakeFS's names: a field renamed in limnos.config would silently read another key. The
+# two marked keys are Limnos's own: lakeFS has no presigned URLs on local storage and a
+# fixed link window.
 LAKEFS_KEYS = [
     "listen_address",
     "workers",
@@ -237,6 +239,7 @@ LAKEFS_KEYS = [
     "blockstore.local.import_enabled",
     "blockstore.local.import_hidden",
     "blockstore.local.allowed_external_prefixes",
+    "blockstore.local.pre_signed_expiry",  # Limnos's own
     "blockstore.signing.secret_key",
     "blockstore.s3.region",
     "blockstore.s3.endpoint",
@@ -245,6 +248,7 @@ LAKEFS_KEYS = [
     "blockstore.s3.credentials.secret_access_key",
     "blockstore.s3.pre_signed_expiry",
     "blockstore.s3.max_retries",
+    "blockstore.link_address_expiry",  # Limnos's own
     "auth.encrypt.secret_key",
     "auth.login_duration",
     "installation.user_name",

@@ -15,29 +15,31 @@ from pathlib import Path
 from limnos.block.adapter import (
     CHUNK_SIZE,
     DEFAULT_PRESIGN_EXPIRY_SECONDS,
-    BlockAdapter,
     BlockWriter,
     InvalidAddressError,
     InvalidPartError,
     ObjectInfo,
     ObjectNotFoundError,
     PutResult,
-    check_part_sizes,
     fresh_address,
-    multipart_etag,
-    part_sources,
-    parts_prefix,
     split_uri,
 )
 from limnos.block.dirsync import HAVE_SYNCFS, fsync_directory, make_dirs, sync_filesystem
 from limnos.block.presign import UrlSigner
+from limnos.block.self_served import (
+    SelfServedAdapter,
+    check_part_sizes,
+    multipart_etag,
+    part_sources,
+    parts_prefix,
+)
 
 _TMP_SUFFIX = ".limnos-tmp"
 # Reads that fail at once rather than wait for the disk (Linux only).
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
 
 
-class LocalAdapter(BlockAdapter):
+class LocalAdapter(SelfServedAdapter):
     """Objects are files under ``root``; ``local://a/b`` is ``root/a/b``.
 
     Absolute ``local:///abs/path`` addresses are allowed only below one of

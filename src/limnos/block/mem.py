@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 
 from limnos.block.adapter import (
     DEFAULT_PRESIGN_EXPIRY_SECONDS,
-    BlockAdapter,
     BlockWriter,
     ObjectInfo,
     ObjectNotFoundError,
     PutResult,
 )
 from limnos.block.presign import UrlSigner
+from limnos.block.self_served import SelfServedAdapter
 
 
-class MemAdapter(BlockAdapter):
+class MemAdapter(SelfServedAdapter):
     """Keeps every object in memory; nothing survives the process."""
 
     schemes = ("mem",)

@@ -96,6 +96,12 @@ class IssuedAddresses:
             raise LinkAddressError(f"multipart upload {upload_id!r} expired")
         return issued
 
+    def claim(self, uri: str, issued: IssuedAddress) -> None:
+        """Take the record of ``uri`` for one link or completion, atomically: of two
+        requests racing for it, the second raises LinkAddressError (blocking)."""
+        if not self._kv.delete_if(PARTITION, uri.encode(), _encoder.encode(issued)):
+            raise LinkAddressError(f"address {uri!r} was linked already")
+
     def forget(self, uri: str) -> None:
-        """Forget ``uri``: it was linked, or its upload was aborted (blocking)."""
+        """Forget ``uri``: its upload was aborted (blocking)."""
         self._kv.delete(PARTITION, uri.encode())

@@ -103,7 +103,7 @@ class Multipart(Part):
     ) -> StoredObject:
         """Assemble the parts, in ascending order with their ETags, into the object and
         stage it at ``path``."""
-        repo, _ = self._open(repository, branch, path, upload_id, address)
+        repo, issued = self._open(repository, branch, path, upload_id, address)
         self._graveler.check_writable(repo)
         if not parts:
             raise Invalid("parts are required")
@@ -125,10 +125,18 @@ class Multipart(Part):
                 relative, stored, content_type=content_type or DEFAULT_CONTENT_TYPE, metadata=metadata
             )
             graveler.set(repo, branch, path, encode_entry(entry))
-            self._issued.forget(address)
             return stored_object(repo, path, entry)
 
-        return await self._stores.writes.stage(link, commit=assemble, discard=lambda: block.delete(address))
+        # The upload is taken for this completion: a second one racing with it finds no
+        # upload. It is given back when assembling fails (wrong parts), for another try.
+        await self._stores.writes.run(lambda: self._issued.claim(address, issued))
+        try:
+            return await self._stores.writes.stage(
+                link, commit=assemble, discard=lambda: block.delete(address)
+            )
+        except BaseException:
+            await self._stores.writes.run(lambda: self._issued.remember(address, issued))
+            raise
 
     async def abort(self, repository: str, branch: str, path: str, upload_id: str, *, address: str) -> None:
         """Abandon the upload: its parts are removed and its id is no longer known."""

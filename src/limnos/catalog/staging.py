@@ -77,8 +77,9 @@ class Staging(Part):
             raise Invalid("size_bytes must not be negative")
         self._graveler.check_writable(repo)
         relative = _inside(repo, address)
+        issued = None
         if relative is not None:
-            self._issued.check_link(address, repo.name, branch, path)
+            issued = self._issued.check_link(address, repo.name, branch, path)
         else:
             self._stores.block.validate_external(address)
         await run_blocking(self._check_stored, address, size)
@@ -96,11 +97,16 @@ class Staging(Part):
         graveler = self._graveler
 
         def stage() -> None:
-            graveler.set(
-                repo, branch, path, encode_entry(entry), if_absent=if_absent, known=branch_ref.branch
-            )
-            if relative is not None:
-                self._issued.forget(address)
+            if issued is not None:
+                self._issued.claim(address, issued)
+            try:
+                graveler.set(
+                    repo, branch, path, encode_entry(entry), if_absent=if_absent, known=branch_ref.branch
+                )
+            except BaseException:
+                if issued is not None:
+                    self._issued.remember(address, issued)  # still linkable, as before
+                raise
 
         await self._stores.writes.run(stage)
         return stored_object(repo, path, entry)
