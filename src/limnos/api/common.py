@@ -245,3 +245,21 @@ def paginated(results: Sequence[Any], has_more: bool, next_offset: str) -> dict[
         },
         "results": list(results),
     }
+
+
+def upload_if_absent(request: Request) -> bool:
+    """Whether the upload is conditional on the path being absent (``If-None-Match: *``).
+
+    Only ``*`` is supported for If-None-Match, and If-Match not at all, as in lakeFS; since
+    no client input may produce a 5xx here, the refusal is a 400 (lakeFS's earlier answer)
+    rather than the 501 of later lakeFS versions.
+    """
+    if_match = request.headers.get("if-match")
+    if_none_match = request.headers.get("if-none-match")
+    if if_match is not None:
+        raise ApiError(400, "If-Match is not supported on upload; use If-None-Match: *")
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() != "*":
+        raise ApiError(400, "unsupported value for If-None-Match: only '*' is supported")
+    return True

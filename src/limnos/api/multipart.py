@@ -22,7 +22,7 @@ from limnos.api.common import (
     read_json,
     read_optional_json,
 )
-from limnos.api.objects import object_stats
+from limnos.api.shapes import object_stats
 
 _RANGE = re.compile(r"bytes=([0-9]{1,19})-([0-9]{0,19})")
 

@@ -27,11 +27,12 @@ from limnos.api.common import (
     query_required,
     query_str,
     read_json,
+    upload_if_absent,
 )
 from limnos.api.errors import error_body
+from limnos.api.shapes import common_prefix_stats, object_stats
 from limnos.api.upload_body import receive_multipart, receive_raw
 from limnos.catalog.entry import Entry
-from limnos.catalog.results import StoredObject
 
 _META_PREFIX = "x-lakefs-meta-"
 _INTERNAL_PREFIX = "x-lakefs-internal-"
@@ -93,35 +94,6 @@ class UpdateObjectUserMetadata(msgspec.Struct):
 # response bodies -----------------------------------------------------------------------
 
 
-def object_stats(
-    obj: StoredObject, *, with_metadata: bool = True, request: Request | None = None
-) -> dict[str, Any]:
-    """The contract's ObjectStats of an object; ``metadata`` is present only with
-    ``with_metadata``. A presigned address is made absolute for ``request``."""
-    entry = obj.entry
-    body: dict[str, Any] = {
-        "path": obj.path,
-        "path_type": "object",
-        "physical_address": obj.physical_address,
-        "checksum": entry.checksum,
-        "size_bytes": entry.size,
-        "mtime": entry.mtime,
-        "content_type": entry.content_type,
-    }
-    if obj.physical_address_expiry is not None:
-        if request is not None:
-            body["physical_address"] = absolute_url(request, obj.physical_address)
-        body["physical_address_expiry"] = obj.physical_address_expiry
-    if with_metadata:
-        body["metadata"] = entry.user_metadata
-    return body
-
-
-def common_prefix_stats(path: str) -> dict[str, Any]:
-    """The contract's ObjectStats of a common prefix, with the empty required fields lakeFS sends."""
-    return {"path": path, "path_type": "common_prefix", "physical_address": "", "checksum": "", "mtime": 0}
-
-
 # request helpers -----------------------------------------------------------------------
 
 
@@ -136,24 +108,6 @@ def _user_metadata_headers(request: Request) -> dict[str, str]:
         elif name.startswith(_INTERNAL_PREFIX):
             metadata.setdefault(_INTERNAL_KEY_PREFIX + name[len(_INTERNAL_PREFIX) :], header_text(value))
     return metadata
-
-
-def upload_if_absent(request: Request) -> bool:
-    """Whether the upload is conditional on the path being absent (``If-None-Match: *``).
-
-    Only ``*`` is supported for If-None-Match, and If-Match not at all, as in lakeFS; since
-    no client input may produce a 5xx here, the refusal is a 400 (lakeFS's earlier answer)
-    rather than the 501 of later lakeFS versions.
-    """
-    if_match = request.headers.get("if-match")
-    if_none_match = request.headers.get("if-none-match")
-    if if_match is not None:
-        raise ApiError(400, "If-Match is not supported on upload; use If-None-Match: *")
-    if if_none_match is None:
-        return False
-    if if_none_match.strip() != "*":
-        raise ApiError(400, "unsupported value for If-None-Match: only '*' is supported")
-    return True
 
 
 def _etag(entry: Entry) -> str:

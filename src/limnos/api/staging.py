@@ -17,8 +17,9 @@ from limnos.api.common import (
     query_bool,
     query_required,
     read_json,
+    upload_if_absent,
 )
-from limnos.api.objects import object_stats, upload_if_absent
+from limnos.api.shapes import object_stats
 from limnos.catalog.results import StagingLocation
 
 
