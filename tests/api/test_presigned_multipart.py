@@ -511,6 +511,10 @@ def test_upload_part_copy_refusals(
     before = server.stored_uris(namespace)
     for bad in ("bytes=a-b", "0-99", "bytes 0-99", "items=0-99", "bytes=0-9,20-29", "bytes=x"):
         assert_error(copy(range=bad), 400)
+    # As in S3, a range must lie within the source: past its end, or ending before it
+    # starts, it is refused rather than cut short.
+    for outside in ("bytes=500-1000", "bytes=1000-1001", "bytes=9-3"):
+        assert_error(copy(range=outside), 400)
     assert_error(copy(path="no-such-object"), 404)
     assert_error(copy(ref="no-such-ref"), 404)
     assert_error(copy(repository=f"no-repo-{uuid.uuid4().hex[:8]}"), 404)
@@ -531,3 +535,25 @@ def test_upload_part_copy_refusals(
     assert done.status_code == 200, done.text
     assert done.json()["size_bytes"] == 200
     assert http.get(objects_url(repo), params={"path": path}).content == source[100:300]
+
+
+def test_a_part_uploaded_again_replaces_the_first(
+    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str
+) -> None:
+    """As in S3: only the last upload of a part number counts, on every blockstore."""
+    path = "again.bin"
+    upload = lakefs_sdk.ExperimentalApi(sdk).create_presign_multipart_upload(repo, "main", path, parts=1)
+    url = (upload.presigned_urls or [])[0]
+    first, second = os.urandom(1000), os.urandom(1000)
+    first_etag, second_etag = put_part(url, first), put_part(url, second)
+    complete = f"{pmpu_url(repo)}/{upload.upload_id}"
+    stale = http.put(
+        complete, params={"path": path}, json=completion(upload.physical_address, [(1, first_etag)])
+    )
+    assert_error(stale, 400)
+    assert stat_status(http, repo, path) == 404
+    done = http.put(
+        complete, params={"path": path}, json=completion(upload.physical_address, [(1, second_etag)])
+    )
+    assert done.status_code == 200, done.text
+    assert http.get(objects_url(repo), params={"path": path}).content == second

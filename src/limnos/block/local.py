@@ -339,9 +339,15 @@ class _LocalWriter(BlockWriter):
         self._close()
         etag = self.md5.hexdigest()
         if self.name_by_md5:
-            self.path = self.path.with_name(f"{self.path.name}.{etag}")
+            base = self.path.name
+            self.path = self.path.with_name(f"{base}.{etag}")
         if self.tmp != self.path:
             os.replace(self.tmp, self.path)
+        if self.name_by_md5:
+            # As in S3, the last upload of a part replaces the ones before it.
+            for older in self.path.parent.glob(f"{base}.*"):
+                if older != self.path and not older.name.endswith(_TMP_SUFFIX):
+                    older.unlink(missing_ok=True)
         fsync_directory(self.path.parent)
         self.committed = True
         return PutResult(size=self.size, etag=etag, mtime=datetime.now(UTC))

@@ -117,10 +117,15 @@ class _NamedByContent(BlockWriter):
 
     def commit(self) -> PutResult:
         stored = self.inner.commit()
+        final = f"{self.named}.{stored.etag}"
         try:
-            self.adapter.copy(self.temporary, f"{self.named}.{stored.etag}")
+            self.adapter.copy(self.temporary, final)
         finally:
             self.adapter.delete(self.temporary)
+        # As in S3, the last upload of a part replaces the ones before it.
+        for older in list(self.adapter.list(f"{self.named}.")):
+            if older.uri != final and ".partial-" not in older.uri:
+                self.adapter.delete(older.uri)
         return stored
 
     def abort(self) -> None:

@@ -83,7 +83,7 @@ class Multipart(Part):
         source = find(self._stores, src_repo, self._stores.resolve(src_repo, src_ref), src_path)
         if source is None:
             raise NotFoundError(f"object {src_path!r} not found")
-        if first >= max(source.size, 1) or (last is not None and last < first):
+        if first >= max(source.size, 1) or (last is not None and not first <= last < source.size):
             raise Invalid(f"range bytes={first}-{'' if last is None else last} is outside the source object")
         src_uri = source.physical_address(src_repo.storage_namespace)
         block = self._stores.block
