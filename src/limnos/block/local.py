@@ -28,9 +28,6 @@ from limnos.block.dirsync import HAVE_SYNCFS, fsync_directory, make_dirs, sync_f
 from limnos.block.presign import UrlSigner
 from limnos.block.self_served import (
     SelfServedAdapter,
-    check_part_sizes,
-    multipart_etag,
-    part_sources,
     parts_prefix,
 )
 
@@ -187,16 +184,14 @@ class LocalAdapter(SelfServedAdapter):
             raise ObjectNotFoundError(uri) from err
 
     def head(self, uri: str) -> ObjectInfo:
-        path = self._path(uri)
-        try:
-            st = path.stat()
-        except (FileNotFoundError, NotADirectoryError) as err:
-            raise ObjectNotFoundError(uri) from err
-        if not path.is_file():
-            raise ObjectNotFoundError(uri)
+        path, st = self._stat(uri)
         return ObjectInfo(uri=uri, size=st.st_size, etag=_file_md5(path), mtime=_ts(st.st_mtime))
 
     def size(self, uri: str) -> int:
+        """The file's size, without reading it for its MD5 as :meth:`head` does."""
+        return self._stat(uri)[1].st_size
+
+    def _stat(self, uri: str) -> tuple[Path, os.stat_result]:
         path = self._path(uri)
         try:
             st = path.stat()
@@ -204,7 +199,7 @@ class LocalAdapter(SelfServedAdapter):
             raise ObjectNotFoundError(uri) from err
         if not path.is_file():
             raise ObjectNotFoundError(uri)
-        return st.st_size
+        return path, st
 
     def exists(self, uri: str) -> bool:
         return self._path(uri).is_file()
@@ -229,28 +224,17 @@ class LocalAdapter(SelfServedAdapter):
         make_dirs(directory, self.root)
         return _LocalWriter(directory / f"{part_number:05d}", name_by_md5=True)
 
-    def complete_multipart(self, uri: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> PutResult:
-        target = self._path(uri, writing=True)
-        sources = [self._path(source) for source in part_sources(uri, upload_id, parts)]
-        sizes = []
-        for (number, etag), source in zip(parts, sources, strict=True):
-            try:
-                sizes.append(source.stat().st_size)
-            except FileNotFoundError:
-                raise InvalidPartError(f"part {number} with ETag {etag} was not uploaded") from None
-        check_part_sizes(parts, sizes)
-        writer = _LocalWriter(target)
+    def assemble(self, uri: str, sources: Sequence[str], sizes: Sequence[int]) -> PutResult:
+        writer = _LocalWriter(self._path(uri, writing=True))
         try:
             for source, size in zip(sources, sizes, strict=True):
-                with open(source, "rb") as part:
+                with open(self._path(source), "rb") as part:
                     _copy_range(part.fileno(), writer.fd, size)
             writer.size = sum(sizes)
-            stored = writer.commit()
+            return writer.commit()
         except BaseException:
             writer.abort()
             raise
-        self.abort_multipart(uri, upload_id)
-        return PutResult(stored.size, multipart_etag([etag for _, etag in parts]), stored.mtime)
 
     def abort_multipart(self, uri: str, upload_id: str) -> None:
         directory = self._path(parts_prefix(uri, upload_id), writing=True)

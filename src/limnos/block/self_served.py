@@ -79,17 +79,14 @@ class SelfServedAdapter(BlockAdapter):
             except ObjectNotFoundError:
                 raise InvalidPartError(f"part {number} with ETag {etag} was not uploaded") from None
         check_part_sizes(parts, sizes)
-        writer = self.writer(uri)
-        try:
-            for source in sources:
-                for chunk in self.get(source):
-                    writer.write(chunk)
-            stored = writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
+        stored = self.assemble(uri, sources, sizes)
         self.abort_multipart(uri, upload_id)
         return PutResult(stored.size, multipart_etag([etag for _, etag in parts]), stored.mtime)
+
+    def assemble(self, uri: str, sources: Sequence[str], sizes: Sequence[int]) -> PutResult:
+        """Store the concatenation of the objects ``sources`` (of ``sizes`` bytes) at
+        ``uri``, whole or not at all."""
+        return self.put(uri, (chunk for source in sources for chunk in self.get(source)))
 
     def abort_multipart(self, uri: str, upload_id: str) -> None:
         """Remove every part of the upload; nothing else is left of it."""
