@@ -244,7 +244,9 @@ class S3Adapter(BlockAdapter):
             "CopySource": {"Bucket": src_bucket, "Key": src_key},
         }
         if first or last is not None:
-            kwargs["CopySourceRange"] = f"bytes={first}-{'' if last is None else last}"
+            if last is None:  # S3 takes only closed ranges
+                last = self.size(src_uri) - 1
+            kwargs["CopySourceRange"] = f"bytes={first}-{last}"
         try:
             result = self.client.upload_part_copy(**kwargs)
         except ClientError as err:
