@@ -15,6 +15,8 @@ handed out.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import msgspec
 
@@ -41,6 +43,8 @@ class IssuedAddress(msgspec.Struct, frozen=True):
     expires: int
     #: The multipart upload writing the address, if any.
     upload_id: str = ""
+    #: Whether a presigned PUT is storing the address's bytes right now.
+    writing: bool = False
 
     def matches(self, repository: str, branch: str, path: str) -> bool:
         """Whether the address was handed out for this repository, branch and path."""
@@ -80,6 +84,8 @@ class IssuedAddresses:
             raise LinkAddressError(f"address {uri!r} was handed out for another path")
         if issued.expires < time.time():
             raise LinkAddressError(f"address {uri!r} expired: link it within {self.expiry_seconds} s")
+        if issued.writing:
+            raise LinkAddressError(f"bytes are being stored at {uri!r}: link them once their upload is done")
         return issued
 
     def check_upload(
@@ -98,9 +104,25 @@ class IssuedAddresses:
 
     def claim(self, uri: str, issued: IssuedAddress) -> None:
         """Take the record of ``uri`` for one link or completion, atomically: of two
-        requests racing for it, the second raises LinkAddressError (blocking)."""
+        requests racing for it, or a link racing with bytes being stored, the second
+        raises LinkAddressError (blocking)."""
         if not self._kv.delete_if(PARTITION, uri.encode(), _encoder.encode(issued)):
-            raise LinkAddressError(f"address {uri!r} was linked already")
+            raise LinkAddressError(f"address {uri!r} was linked already, or its bytes are being stored")
+
+    @contextmanager
+    def writing(self, uri: str, issued: IssuedAddress) -> Iterator[bool]:
+        """Mark ``uri`` as being written while the block runs, so that it cannot be linked
+        meanwhile; yields False (and marks nothing) when the address is no longer open
+        as ``issued`` says (blocking)."""
+        key = uri.encode()
+        held = msgspec.structs.replace(issued, writing=True)
+        if not self._kv.set_if(PARTITION, key, _encoder.encode(held), _encoder.encode(issued)):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._kv.set_if(PARTITION, key, _encoder.encode(issued), _encoder.encode(held))
 
     def forget(self, uri: str) -> None:
         """Forget ``uri``: its upload was aborted (blocking)."""

@@ -7,8 +7,9 @@ credential; the address it names must still be open for writing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from limnos.block.adapter import BlockWriter, ObjectNotFoundError
+from limnos.block.adapter import BlockWriter, ObjectNotFoundError, PutResult
 from limnos.block.presign import SELF_SERVED_PATH, PresignRefusedError, SignedTarget
 from limnos.catalog.errors import NotFound
 from limnos.catalog.issued import IssuedAddresses, NoSuchUploadError
@@ -18,6 +19,8 @@ from limnos.catalog.threads import run_blocking
 from limnos.catalog.uploads import Batches
 
 __all__ = ["SELF_SERVED_PATH", "Presigned", "PresignedWrite"]
+
+_CLOSED = "the address was linked already, or is not open for writing"
 
 
 class Presigned(Part):
@@ -58,16 +61,33 @@ class Presigned(Part):
             if issued is None or issued.upload_id != target.upload_id:
                 raise NoSuchUploadError(f"multipart upload {target.upload_id!r} is not open")
             return PresignedWrite(lambda: block.part_writer(target.uri, target.upload_id, target.part_number))
-        if issued is None or issued.upload_id:
-            raise PresignRefusedError("the address was linked already, or is not open for writing")
-        return PresignedWrite(lambda: block.writer(target.uri))
+        if issued is None or issued.upload_id or issued.writing:
+            raise PresignRefusedError(_CLOSED)
+        records = self._issued
+
+        @contextmanager
+        def landing() -> Iterator[None]:
+            # The bytes land with the address marked as being written: a link made while
+            # they were arriving closed it (linked bytes never change), and no link can
+            # take them halfway.
+            with records.writing(target.uri, issued) as still_open:
+                if not still_open:
+                    raise PresignRefusedError(_CLOSED)
+                yield
+
+        return PresignedWrite(lambda: block.writer(target.uri), landing)
 
 
 class PresignedWrite:
     """The bytes of one presigned PUT, received in pieces."""
 
-    def __init__(self, open_writer: Callable[[], BlockWriter]) -> None:
+    def __init__(
+        self,
+        open_writer: Callable[[], BlockWriter],
+        landing: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
         self._batches = Batches(open_writer)
+        self._landing = landing
 
     async def add(self, data: bytes) -> None:
         """Accept the next bytes."""
@@ -79,4 +99,13 @@ class PresignedWrite:
 
     async def finish(self) -> str:
         """Store the bytes durably; their ETag (hex MD5)."""
-        return (await run_blocking(self._batches.commit)).etag
+        return (await run_blocking(self._commit)).etag
+
+    def _commit(self) -> PutResult:
+        """Make the bytes durable at their address, inside ``landing``."""
+        try:
+            with self._landing():
+                return self._batches.commit()
+        except BaseException:
+            self._batches.abort_now()
+            raise

@@ -12,7 +12,7 @@ import time
 from limnos.block.adapter import ObjectNotFoundError, fresh_address, join_uri
 from limnos.catalog.entry import AddressType, Entry, encode_entry, normalize_metadata
 from limnos.catalog.errors import Invalid
-from limnos.catalog.issued import IssuedAddresses
+from limnos.catalog.issued import IssuedAddresses, LinkAddressError
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import StagingLocation, StoredObject
 from limnos.catalog.stores import Part, Stores
@@ -82,6 +82,12 @@ class Staging(Part):
             issued = self._issued.check_link(address, repo.name, branch, path)
         else:
             self._stores.block.validate_external(address)
+            holder = self._graveler.namespace_holder(address)
+            if holder is not None:
+                # Bytes inside another repository's namespace are that repository's to link.
+                raise LinkAddressError(
+                    f"address {address!r} lies in the storage namespace of repository {holder!r}"
+                )
         await run_blocking(self._check_stored, address, size)
         entry = Entry(
             address=address if relative is None else relative,

@@ -401,6 +401,10 @@ class Graveler:
 
     # writes -------------------------------------------------------------------------
 
+    def namespace_holder(self, address: str) -> str | None:
+        """The repository whose storage namespace holds ``address`` (a full URI), if any."""
+        return self.refs.namespace_holder(address)
+
     def check_writable(self, repo: Repository) -> None:
         """Raise ForbiddenError if the repository is read-only."""
         if repo.read_only:

@@ -122,6 +122,16 @@ class RefStore:
             return True
         return self.kv.get(NAMESPACES, key) == repo_name.encode()
 
+    def namespace_holder(self, address: str) -> str | None:
+        """The repository whose storage namespace holds ``address`` (a full URI), if any."""
+        scheme, sep, rest = address.partition("://")
+        parts = rest.split("/")
+        for end in range(1, len(parts)):
+            holder = self.kv.get(NAMESPACES, f"{scheme}{sep}{'/'.join(parts[:end])}".encode())
+            if holder is not None:
+                return holder.decode()
+        return None
+
     def release_namespace(self, namespace: str, repo_name: str) -> None:
         """Free a storage namespace held by ``repo_name``."""
         self.kv.delete_if(NAMESPACES, namespace.rstrip("/").encode(), repo_name.encode())
