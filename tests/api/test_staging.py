@@ -23,6 +23,7 @@ import lakefs_sdk
 import pytest
 from conftest import (
     ACCESS_KEY_ID,
+    S3_BUCKET,
     SECRET_ACCESS_KEY,
     Backend,
     Server,
@@ -479,6 +480,52 @@ def test_link_refuses_local_addresses_outside_namespace(
     refused_link(server, http, repo, "absolute", 400, body=staging_metadata(f"local://{outside}", data))
 
 
+def test_link_accepts_objects_outside_every_namespace(
+    server: Server, sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str, tmp_path: Path
+) -> None:
+    """Bytes kept outside every repository (of the blockstore's type, and on local below
+    an allowed prefix) link as they are; bytes in another repository's namespace do not."""
+    data = os.urandom(5000)
+    if server.backend.blockstore_type == "local":
+        allowed = tmp_path / "lake"
+        allowed.mkdir()
+        (allowed / "part-0.parquet").write_bytes(data)
+        target = Server(
+            tmp_path / "server",
+            free_port(),
+            backend=server.backend,
+            extra_env={"LAKEFS_BLOCKSTORE_LOCAL_ALLOWED_EXTERNAL_PREFIXES": str(allowed)},
+        ).start()
+        outside = f"local://{allowed / 'part-0.parquet'}"
+    else:
+        target = server
+        outside = f"s3://{S3_BUCKET}/outside-{uuid.uuid4().hex[:8]}/part-0.parquet"
+        server.write_object(outside, data)
+    try:
+        with target.sdk() as target_sdk, target.http() as target_http:
+            name = f"outside-{uuid.uuid4().hex[:8]}"
+            lakefs_sdk.RepositoriesApi(target_sdk).create_repository(
+                lakefs_sdk.RepositoryCreation(name=name, storage_namespace=target.namespace(name))
+            )
+            response = link(target_http, name, "lake/part-0.parquet", staging_metadata(outside, data))
+            assert response.status_code == 200, response.text
+            assert response.json()["physical_address"] == outside
+            assert read(target_http, name, "lake/part-0.parquet") == data
+
+            # an object of another repository's namespace is that repository's
+            other = f"other-{uuid.uuid4().hex[:8]}"
+            lakefs_sdk.RepositoriesApi(target_sdk).create_repository(
+                lakefs_sdk.RepositoryCreation(name=other, storage_namespace=target.namespace(other))
+            )
+            theirs = staged_address(target, target_http, other, "theirs", data)
+            refused_link(
+                target, target_http, name, "theirs", 400, "namespace", body=staging_metadata(theirs, data)
+            )
+    finally:
+        if target is not server:
+            target.stop()
+
+
 def test_link_twice_refused(server: Server, http: httpx.Client, repo: str) -> None:
     data = b"link me once"
     address = staged_address(server, http, repo, "once", data)
@@ -697,11 +744,6 @@ def test_put_url_of_linked_address_refused(server: Server, http: httpx.Client, r
     assert read(http, repo, "linked") == data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a presigned PUT is checked only when it starts; one still streaming when the "
-    "address is linked replaces the linked object's bytes afterwards",
-)
 def test_put_in_flight_cannot_change_linked_bytes(server: Server, http: httpx.Client, repo: str) -> None:
     """A PUT that began before the link must not change the bytes once they are linked."""
     require_self_served(server)
