@@ -99,6 +99,7 @@ class PresignedWrite:
 
     async def finish(self) -> str:
         """Store the bytes durably; their ETag (hex MD5)."""
+        await self._batches.drain()
         return (await run_blocking(self._commit)).etag
 
     def _commit(self) -> PutResult:

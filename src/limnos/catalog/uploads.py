@@ -8,6 +8,7 @@ which makes the bytes durable before the entry that names them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from limnos.block.adapter import BlockWriter, PutResult, join_uri
@@ -52,12 +53,18 @@ class Uploads(Part):
 class Batches:
     """Bytes received in pieces, handed to a storage writer in batches of WRITE_BATCH, off
     the event loop. The writer is created (by ``open``) with the first batch, so an object
-    smaller than a batch is created, written and made durable in one worker-thread call."""
+    smaller than a batch is created, written and made durable in one worker-thread call.
+
+    One batch is written (and hashed) in a worker thread while the next is received:
+    receiving and hashing each take a core's worth of time on a large upload, and done in
+    turn they took twice as long. At most two batches are held in memory.
+    """
 
     def __init__(self, open_writer: Callable[[], BlockWriter]) -> None:
         self._open = open_writer
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._writing: asyncio.Future[None] | None = None
         self.writer: BlockWriter | None = None
 
     async def add(self, data: bytes) -> None:
@@ -67,17 +74,36 @@ class Batches:
         self._pending.append(data)
         self._pending_size += len(data)
         if self._pending_size >= WRITE_BATCH:
-            await run_blocking(self.flush)
+            await self.drain()
+            batch, self._pending, self._pending_size = self._pending, [], 0
+            self._writing = asyncio.ensure_future(run_blocking(self._write, batch))
 
-    def flush(self) -> BlockWriter:
-        """Write what is pending (blocking); the writer."""
+    async def drain(self) -> None:
+        """Wait until the batch being written is written (raising what writing raised);
+        call before :meth:`commit`, :meth:`finish` or :meth:`abort_now`."""
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        try:
+            await writing
+        except BaseException:
+            # What was written is of no use: remove it before telling the caller.
+            if self.writer is not None:
+                await run_blocking(self.writer.abort)
+            raise
+
+    def _write(self, batch: list[bytes]) -> None:
         if self.writer is None:
             self.writer = self._open()
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._pending_size = 0
-            self.writer.write(data)
+        self.writer.write(batch[0] if len(batch) == 1 else b"".join(batch))
+
+    def flush(self) -> BlockWriter:
+        """Write what is pending (blocking, after :meth:`drain`); the writer."""
+        batch, self._pending, self._pending_size = self._pending, [], 0
+        if batch:
+            self._write(batch)
+        if self.writer is None:
+            self.writer = self._open()
         return self.writer
 
     def commit(self) -> PutResult:
@@ -101,6 +127,10 @@ class Batches:
     async def abort(self) -> None:
         """Discard whatever was received and written."""
         self._pending.clear()
+        try:
+            await self.drain()
+        except Exception:  # noqa: BLE001 - the write being discarded failed: nothing to keep
+            pass
         if self.writer is not None:
             await run_blocking(self.writer.abort)
 
@@ -158,6 +188,7 @@ class Upload:
 
         # A body still wholly in memory can be written and synced with other requests'.
         batches = self._batches
+        await batches.drain()
         finish = batches.finish if batches.writer is None else None
         return await writes.stage(link, commit=batches.commit, discard=self._discard, finish=finish)
 
