@@ -68,9 +68,22 @@ class ObjectInfo:
 class BlockWriter(ABC):
     """An object being written in pieces; invisible until :meth:`commit`."""
 
+    #: Whether :meth:`store` and :meth:`digest` split :meth:`write` in two, to be run at
+    #: the same time in two threads (hashing costs as much as storing, or more).
+    splits_hashing: bool = False
+
     @abstractmethod
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``."""
+
+    def store(self, chunks: Sequence[bytes]) -> None:
+        """Append ``chunks`` without hashing them; :meth:`digest` must see the same
+        chunks, in the same order (only where ``splits_hashing``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not split hashing")
+
+    def digest(self, chunks: Sequence[bytes]) -> None:
+        """Fold ``chunks`` into the object's ETag (only where ``splits_hashing``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not split hashing")
 
     @abstractmethod
     def commit(self) -> PutResult:

@@ -311,12 +311,22 @@ class _LocalWriter(BlockWriter):
         self.committed = False
         self.device: int | None = None  # the filesystem of the file (set for fresh objects)
 
+    splits_hashing = True
+
     def write(self, chunk: bytes) -> None:
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(self.fd, view) :]
+        self.store((chunk,))
         self.md5.update(chunk)
-        self.size += len(chunk)
+
+    def store(self, chunks: Sequence[bytes]) -> None:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self.fd, view) :]
+            self.size += len(chunk)
+
+    def digest(self, chunks: Sequence[bytes]) -> None:
+        for chunk in chunks:
+            self.md5.update(chunk)
 
     def commit(self) -> PutResult:
         os.fdatasync(self.fd)  # the content and what is needed to read it back

@@ -9,7 +9,9 @@ which makes the bytes durable before the entry that names them.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from limnos.block.adapter import BlockWriter, PutResult, join_uri
 from limnos.catalog.entry import Entry, encode_entry
@@ -25,6 +27,8 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Received bytes are handed to storage in batches of this size, so that a small object
 # costs one trip to a worker thread and a large one a bounded amount of memory.
 WRITE_BATCH = 1024 * 1024
+# Batches received but not yet written that an upload may hold.
+IN_FLIGHT = 4
 
 
 class Uploads(Part):
@@ -55,16 +59,22 @@ class Batches:
     the event loop. The writer is created (by ``open``) with the first batch, so an object
     smaller than a batch is created, written and made durable in one worker-thread call.
 
-    One batch is written (and hashed) in a worker thread while the next is received:
-    receiving and hashing each take a core's worth of time on a large upload, and done in
-    turn they took twice as long. At most two batches are held in memory.
+    Batches are written while the next ones are received, up to IN_FLIGHT of them: on a
+    large upload, receiving, storing and hashing (MD5, the slowest) each take much of a
+    core, and each waiting for the others had left every core mostly idle. Where the
+    writer allows it, a batch is stored and hashed at once, in two threads, each step in
+    batch order. At most IN_FLIGHT + 1 batches are held in memory.
     """
 
     def __init__(self, open_writer: Callable[[], BlockWriter]) -> None:
         self._open = open_writer
         self._pending: list[bytes] = []
         self._pending_size = 0
-        self._writing: asyncio.Future[None] | None = None
+        # The last batch's steps (each waits for the same step of the batch before it),
+        # and the batches not yet done, oldest first.
+        self._storing: asyncio.Future[None] | None = None
+        self._hashing: asyncio.Future[None] | None = None
+        self._in_flight: deque[asyncio.Future[Any]] = deque()
         self.writer: BlockWriter | None = None
 
     async def add(self, data: bytes) -> None:
@@ -73,24 +83,39 @@ class Batches:
             return
         self._pending.append(data)
         self._pending_size += len(data)
-        if self._pending_size >= WRITE_BATCH:
-            await self.drain()
-            batch, self._pending, self._pending_size = self._pending, [], 0
-            self._writing = asyncio.ensure_future(run_blocking(self._write, batch))
+        if self._pending_size < WRITE_BATCH:
+            return
+        while self._in_flight and self._in_flight[0].done():
+            self._in_flight.popleft()
+        if len(self._in_flight) >= IN_FLIGHT:
+            await asyncio.wait([self._in_flight[0]])
+        if any(_failed(step) for step in (self._storing, self._hashing)):
+            await self.drain()  # raises what writing raised, having removed what was written
+        batch, self._pending, self._pending_size = self._pending, [], 0
+        if self.writer is None:
+            self.writer = await run_blocking(self._open)
+        writer = self.writer
+        if writer.splits_hashing:
+            self._storing = asyncio.ensure_future(_after(self._storing, writer.store, batch))
+            self._hashing = asyncio.ensure_future(_after(self._hashing, writer.digest, batch))
+            self._in_flight.append(asyncio.gather(self._storing, self._hashing, return_exceptions=True))
+        else:
+            self._storing = asyncio.ensure_future(_after(self._storing, self._write, batch))
+            self._in_flight.append(self._storing)
 
     async def drain(self) -> None:
-        """Wait until the batch being written is written (raising what writing raised);
-        call before :meth:`commit`, :meth:`finish` or :meth:`abort_now`."""
-        writing, self._writing = self._writing, None
-        if writing is None:
-            return
-        try:
-            await writing
-        except BaseException:
+        """Wait until every batch received is written (raising what writing raised); call
+        before :meth:`commit`, :meth:`finish` or :meth:`abort_now`."""
+        steps = [step for step in (self._storing, self._hashing) if step is not None]
+        self._storing = self._hashing = None
+        self._in_flight.clear()
+        outcomes = await asyncio.gather(*steps, return_exceptions=True)
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
             # What was written is of no use: remove it before telling the caller.
             if self.writer is not None:
                 await run_blocking(self.writer.abort)
-            raise
+            raise failures[0]
 
     def _write(self, batch: list[bytes]) -> None:
         if self.writer is None:
@@ -199,3 +224,16 @@ class Upload:
     def _discard(self) -> None:
         """Remove the durable bytes that nothing names."""
         self._stores.block.delete(join_uri(self._repo.storage_namespace, self._address))
+
+
+def _failed(step: asyncio.Future[None] | None) -> bool:
+    return step is not None and step.done() and (step.cancelled() or step.exception() is not None)
+
+
+async def _after(
+    previous: asyncio.Future[None] | None, step: Callable[[list[bytes]], None], batch: list[bytes]
+) -> None:
+    """Run ``step(batch)`` in a worker thread once ``previous`` is done (raising what it raised)."""
+    if previous is not None:
+        await previous
+    await run_blocking(step, batch)
