@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import msgspec
 from python_multipart.multipart import parse_options_header
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -31,7 +31,7 @@ from limnos.api.common import (
 )
 from limnos.api.errors import error_body
 from limnos.api.shapes import common_prefix_stats, object_stats
-from limnos.api.upload_body import receive_multipart, receive_raw
+from limnos.api.upload_body import receive_multipart, receive_raw, receiving
 from limnos.catalog.entry import Entry
 
 _META_PREFIX = "x-lakefs-meta-"
@@ -289,7 +289,7 @@ async def upload_object(request: Request) -> Response:
     metadata = _user_metadata_headers(request)
     request_type = request.headers.get("content-type", "")
     media_type, options = parse_options_header(request_type)
-    try:
+    async with receiving(upload):
         if media_type == b"multipart/form-data":
             boundary = options.get(b"boundary")
             if not boundary:
@@ -298,12 +298,6 @@ async def upload_object(request: Request) -> Response:
         else:
             await receive_raw(request, upload)
             content_type = request_type
-    except ClientDisconnect:
-        await upload.abort()
-        raise ApiError(400, "the client disconnected before the body was complete") from None
-    except BaseException:
-        await upload.abort()
-        raise
     # Stored as the text the client sent: UTF-8 bytes, not Starlette's Latin-1 reading.
     obj = await upload.finish(content_type=header_text(content_type), metadata=metadata)
     return json_response(object_stats(obj), 201)

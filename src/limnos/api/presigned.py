@@ -4,13 +4,13 @@ the credential, so these routes sit outside ``/api/v1`` and its authentication."
 
 from __future__ import annotations
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
-from limnos.api.common import ApiError, catalog, json_response, query_params
-from limnos.api.upload_body import receive_raw
+from limnos.api.common import catalog, json_response, query_params
+from limnos.api.upload_body import receive_raw, receiving
 from limnos.catalog.presigned import SELF_SERVED_PATH
 
 
@@ -44,14 +44,8 @@ async def write(request: Request) -> Response:
     """PUT through a presigned URL: store the body; its ETag, as S3 answers."""
     target = catalog(request).presigned.open(request.method, query_params(request))
     receiver = catalog(request).presigned.receive(target)
-    try:
+    async with receiving(receiver):
         await receive_raw(request, receiver)
-    except ClientDisconnect:
-        await receiver.abort()
-        raise ApiError(400, "the client disconnected before the body was complete") from None
-    except BaseException:
-        await receiver.abort()
-        raise
     etag = await receiver.finish()
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from limnos.api.common import ApiError
 
@@ -16,6 +17,22 @@ class Upload(Protocol):
     """What takes an upload's bytes as they arrive (a catalog upload or presigned write)."""
 
     async def add(self, data: bytes) -> None: ...
+
+    async def abort(self) -> None: ...
+
+
+@asynccontextmanager
+async def receiving(upload: Upload) -> AsyncIterator[None]:
+    """Receive ``upload``'s body inside the block: if that fails, what was received is
+    discarded, and a client that went away mid-body is told 400."""
+    try:
+        yield
+    except ClientDisconnect:
+        await upload.abort()
+        raise ApiError(400, "the client disconnected before the body was complete") from None
+    except BaseException:
+        await upload.abort()
+        raise
 
 
 async def receive_raw(request: Request, upload: Upload) -> None:
