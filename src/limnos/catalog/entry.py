@@ -8,6 +8,9 @@ import msgspec
 
 from limnos.block.adapter import PutResult, join_uri
 
+#: The content type of an object that was given none.
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
 
 class AddressType(IntEnum):
     """How an entry's address names its bytes (stored as the number)."""
@@ -26,7 +29,7 @@ class Entry(msgspec.Struct, frozen=True, array_like=True):
     size: int
     checksum: str
     mtime: int
-    content_type: str = "application/octet-stream"
+    content_type: str = DEFAULT_CONTENT_TYPE
     metadata: tuple[tuple[str, str], ...] = ()
 
     @classmethod
@@ -35,7 +38,7 @@ class Entry(msgspec.Struct, frozen=True, array_like=True):
         address: str,
         result: PutResult,
         *,
-        content_type: str = "application/octet-stream",
+        content_type: str = DEFAULT_CONTENT_TYPE,
         metadata: dict[str, str] | None = None,
         address_type: AddressType = AddressType.RELATIVE,
     ) -> Entry:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import builtins
 
 from limnos.block.adapter import MAX_PARTS, PutResult, fresh_address, join_uri
-from limnos.catalog.entry import Entry, encode_entry
+from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, Entry, encode_entry
 from limnos.catalog.errors import Invalid
 from limnos.catalog.issued import IssuedAddress, IssuedAddresses
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import MultipartUpload, StoredObject
 from limnos.catalog.stores import Part, Stores
 from limnos.catalog.threads import run_blocking
-from limnos.catalog.uploads import DEFAULT_CONTENT_TYPE
 from limnos.graveler.errors import NotFoundError
 from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path

@@ -10,14 +10,13 @@ from __future__ import annotations
 import time
 
 from limnos.block.adapter import ObjectNotFoundError, fresh_address, join_uri
-from limnos.catalog.entry import AddressType, Entry, encode_entry, normalize_metadata
+from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, AddressType, Entry, encode_entry, normalize_metadata
 from limnos.catalog.errors import Invalid
 from limnos.catalog.issued import IssuedAddresses, LinkAddressError
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import StagingLocation, StoredObject
 from limnos.catalog.stores import Part, Stores
 from limnos.catalog.threads import run_blocking
-from limnos.catalog.uploads import DEFAULT_CONTENT_TYPE
 from limnos.graveler.errors import PreconditionFailedError
 from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path

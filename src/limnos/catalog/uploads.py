@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from limnos.block.adapter import BlockWriter, PutResult, join_uri
-from limnos.catalog.entry import Entry, encode_entry
+from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, Entry, encode_entry
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import StoredObject
 from limnos.catalog.stores import Part, Stores
@@ -23,7 +23,6 @@ from limnos.graveler.errors import PreconditionFailedError
 from limnos.graveler.model import Branch, Repository
 from limnos.graveler.names import check_path
 
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Received bytes are handed to storage in batches of this size, so that a small object
 # costs one trip to a worker thread and a large one a bounded amount of memory.
 WRITE_BATCH = 1024 * 1024
