@@ -17,7 +17,7 @@ from limnos.catalog.errors import Invalid
 from limnos.catalog.issued import IssuedAddress, IssuedAddresses
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import MultipartUpload, StoredObject
-from limnos.catalog.stores import Part, Stores
+from limnos.catalog.stores import Part, Stores, relative_address
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.errors import NotFoundError
 from limnos.graveler.model import Repository
@@ -113,7 +113,8 @@ class Multipart(Part):
                 raise Invalid("parts must be listed once each, in ascending order of part number")
             previous = number
         block = self._stores.block
-        relative = address[len(repo.storage_namespace.rstrip("/")) + 1 :]
+        relative = relative_address(repo, address)
+        assert relative is not None  # handed out inside the namespace
         graveler = self._graveler
 
         def assemble() -> PutResult:

@@ -15,10 +15,9 @@ from limnos.catalog.errors import Invalid
 from limnos.catalog.issued import IssuedAddresses, LinkAddressError
 from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import StagingLocation, StoredObject
-from limnos.catalog.stores import Part, Stores
+from limnos.catalog.stores import Part, Stores, relative_address
 from limnos.catalog.threads import run_blocking
 from limnos.graveler.errors import PreconditionFailedError
-from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path
 
 
@@ -75,7 +74,7 @@ class Staging(Part):
         if size < 0:
             raise Invalid("size_bytes must not be negative")
         self._graveler.check_writable(repo)
-        relative = _inside(repo, address)
+        relative = relative_address(repo, address)
         issued = None
         if relative is not None:
             issued = self._issued.check_link(address, repo.name, branch, path)
@@ -123,9 +122,3 @@ class Staging(Part):
             raise Invalid(f"no object is stored at {address!r}: upload it before linking") from None
         if stored != size:
             raise Invalid(f"size_bytes is {size} but the object at {address!r} holds {stored} bytes")
-
-
-def _inside(repo: Repository, address: str) -> str | None:
-    """``address`` relative to the repository's namespace; None when outside it."""
-    prefix = repo.storage_namespace.rstrip("/") + "/"
-    return address[len(prefix) :] if address.startswith(prefix) else None

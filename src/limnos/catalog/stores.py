@@ -71,3 +71,9 @@ class Part:
     def __init__(self, stores: Stores) -> None:
         self._stores = stores
         self._graveler = stores.graveler
+
+
+def relative_address(repo: Repository, address: str) -> str | None:
+    """``address`` relative to the repository's storage namespace; None when outside it."""
+    prefix = repo.storage_namespace.rstrip("/") + "/"
+    return address[len(prefix) :] if address.startswith(prefix) else None
