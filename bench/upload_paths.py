@@ -872,7 +872,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.parts} parts of {fmt_size(source.parts[0][1] - source.parts[0][0])}"
         )
         if not args.no_evict:
-            scratch = min(2 * size + 256 * MIB, available_memory() // 2)
+            # A multipart round holds its parts and the assembled object at once: touch
+            # room for both, and for the source and the object of the path before it.
+            scratch = min(4 * size + 256 * MIB, available_memory() // 2)
             seconds = touch_memory(src_dir, scratch)
             print(
                 f"memory: {fmt_size(scratch)} of page cache touched (a scratch file written and deleted) "
