@@ -267,25 +267,24 @@ class LocalAdapter(SelfServedAdapter):
         return PutResult(size=st.st_size, etag="", mtime=_ts(st.st_mtime))
 
     def list(self, prefix_uri: str, after: str = "") -> Iterator[ObjectInfo]:
+        """Streamed in URI order: directories are walked in the order of their entries'
+        names (a directory's as ``name/``), so memory holds one directory at a time."""
         _, rest = split_uri(prefix_uri)
         base = self._path(prefix_uri)
         directory = base if base.is_dir() else base.parent
         if not directory.is_dir():
             return
-        found: list[tuple[str, Path]] = []
-        for dirpath, _dirs, files in os.walk(directory):
-            for name in files:
-                if name.endswith(_TMP_SUFFIX):
-                    continue
-                full = Path(dirpath) / name
-                shown = str(full) if rest.startswith("/") else str(full.relative_to(self.root))
-                uri = "local://" + shown
-                if uri.startswith(prefix_uri) and uri > after:
-                    found.append((uri, full))
-        found.sort()
-        for uri, full in found:
-            st = full.stat()
-            yield ObjectInfo(uri=uri, size=st.st_size, etag=_file_md5(full), mtime=_ts(st.st_mtime))
+        absolute = rest.startswith("/")
+        for full in _sorted_files(directory):
+            shown = str(full) if absolute else str(full.relative_to(self.root))
+            uri = "local://" + shown
+            if uri.startswith(prefix_uri) and uri > after:
+                try:
+                    st = full.stat()
+                    etag = _file_md5(full)
+                except FileNotFoundError:
+                    continue  # removed while listed
+                yield ObjectInfo(uri=uri, size=st.st_size, etag=etag, mtime=_ts(st.st_mtime))
 
 
 class _LocalWriter(BlockWriter):
@@ -375,6 +374,22 @@ def _read_file(f, start: int, end: int | None) -> Iterator[bytes]:  # type: igno
             if remaining is not None:
                 remaining -= len(chunk)
             yield chunk
+
+
+def _sorted_files(directory: Path) -> Iterator[Path]:
+    """The files below ``directory`` in the order of their paths as strings; symbolic
+    links are not followed (they could lead outside what may be read)."""
+    with os.scandir(directory) as found:
+        entries = sorted(
+            (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e.path)
+            for e in found
+            if not e.is_symlink()
+        )
+    for name, path in entries:
+        if name.endswith("/"):
+            yield from _sorted_files(Path(path))
+        elif not name.endswith(_TMP_SUFFIX):
+            yield Path(path)
 
 
 def _copy_range(source: int, target: int, size: int) -> None:

@@ -17,6 +17,7 @@ from limnos.block.adapter import BlockAdapter
 from limnos.catalog.branches import Branches
 from limnos.catalog.commits import Commits
 from limnos.catalog.diff import Diffs
+from limnos.catalog.imports import Imports
 from limnos.catalog.issued import IssuedAddresses
 from limnos.catalog.merges import Merges
 from limnos.catalog.multipart import Multipart
@@ -58,10 +59,13 @@ class Catalog:
         self.staging = Staging(self.stores, issued)
         self.multipart = Multipart(self.stores, issued)
         self.presigned = Presigned(self.stores, issued)
+        # Importing from a local directory must be enabled; S3 always allows it, and the
+        # memory store has nothing outside itself to import.
+        imports = {"local": import_enabled, "s3": True}.get(block.blockstore_type, False)
+        self.imports = Imports(self.stores, kv, enabled=imports)
         self._storage = StorageInfo(
             blockstore_type=block.blockstore_type,
-            # Importing from a local directory must be enabled; other stores always allow it.
-            import_enabled=block.blockstore_type != "local" or import_enabled,
+            import_enabled=imports,
             presign_enabled=block.can_presign,
         )
 

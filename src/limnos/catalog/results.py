@@ -103,6 +103,18 @@ class MergeBase(msgspec.Struct, frozen=True):
     base_commit_id: str
 
 
+class ImportState(msgspec.Struct, frozen=True):
+    """How an import stands: done or not, when last heard of, objects ingested so far,
+    the tree of what it imported, its commit once done, and why it failed if it did."""
+
+    completed: bool
+    update_time: float
+    ingested_objects: int
+    metarange_id: str
+    commit: CommitInfo | None
+    error: str
+
+
 class StorageInfo(msgspec.Struct, frozen=True):
     """What the installation's object storage offers."""
 
@@ -117,6 +129,7 @@ __all__ = [
     "DiffKind",
     "DiffType",
     "Difference",
+    "ImportState",
     "MergeBase",
     "MultipartUpload",
     "Page",

@@ -15,6 +15,7 @@ from limnos.graveler.committed.diff import Difference, Loader, Same, diff_trees,
 from limnos.graveler.committed.merge import STRATEGIES, MergeStrategy, SortedLookup, merge_changes
 from limnos.graveler.committed.rangefile import Metarange, Range, RangeInfo
 from limnos.graveler.committed.storage import ObjectStorage
+from limnos.graveler.committed.writer import RangeWriter
 
 
 class CommittedStore:
@@ -173,6 +174,45 @@ class CommittedStore:
         keys, values = split_changes(changes)
         new_id = apply_changes(self._storage, namespace, meta, keys, values, self._chunking)
         return tree_id if new_id is None else new_id
+
+    def write_tree(self, namespace: str, entries: Iterable[tuple[str, bytes]], *, batch: int = 4096) -> str:
+        """Store a new tree holding ``entries``, sorted by key with unique keys, streamed:
+        memory holds one batch and the ranges being written, whatever their number. Raises
+        ValueError when the entries are not sorted and unique."""
+        writes = self._storage.batch(namespace)
+        writer = RangeWriter(writes, self._chunking)
+        keys: list[str] = []
+        values: list[bytes] = []
+        previous: str | None = None
+        try:
+            for key, value in entries:
+                if previous is not None and key <= previous:
+                    raise ValueError(f"entries must be sorted and unique: {key!r} after {previous!r}")
+                previous = key
+                keys.append(key)
+                values.append(value)
+                if len(keys) >= batch:
+                    writer.feed(keys, values)
+                    keys, values = [], []
+            writer.feed(keys, values)
+            ranges = writer.finish()
+        except BaseException:
+            writes.abandon()
+            raise
+        return writes.store_metarange(ranges)
+
+    def apply_stream(
+        self, namespace: str, tree_id: str, changes: Iterable[tuple[str, bytes | None]], *, batch: int = 65536
+    ) -> str:
+        """:meth:`apply` for a stream of changes of any length, ``batch`` at a time: memory
+        holds one batch, and only the ranges the changes touch are rewritten."""
+        pending: list[tuple[str, bytes | None]] = []
+        for change in changes:
+            pending.append(change)
+            if len(pending) >= batch:
+                tree_id = self.apply(namespace, tree_id, pending)
+                pending = []
+        return self.apply(namespace, tree_id, pending) if pending else tree_id
 
     def merge(
         self, namespace: str, base_id: str, dest_id: str, source_id: str, strategy: MergeStrategy = ""

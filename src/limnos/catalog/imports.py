@@ -1,0 +1,316 @@
+"""Zero-copy imports: objects that already exist in object storage become entries of a
+branch, in one commit, without a byte copied.
+
+An import lists each source (an S3 prefix or object through the configured S3 store, or
+a local directory below ``blockstore.local.allowed_external_prefixes``), streams the
+listing, sorted, into a tree of its own, then makes the branch's new tree from its head's:
+everything under a prefix destination is replaced by what was imported there. One commit
+records it, or none does.
+
+Imports run in a thread of the server process that started them. Their status lives in
+the metadata store, so any process answers for it or cancels it; the running process
+refreshes it at least every :data:`HEARTBEAT_SECONDS`, and an import whose status has not
+been refreshed for :data:`STALE_SECONDS` is reported as failed: its process ended.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Literal
+
+import msgspec
+
+from limnos.block.adapter import ObjectInfo, ObjectNotFoundError
+from limnos.catalog.entry import AddressType, Entry, encode_entry
+from limnos.catalog.errors import Conflict, Invalid, LimnosError, NotFound
+from limnos.catalog.results import CommitInfo, ImportState
+from limnos.catalog.stores import Part, Stores
+from limnos.graveler.errors import DirtyBranchError
+from limnos.graveler.model import Repository
+from limnos.graveler.names import check_path
+from limnos.kv.store import KVStore
+
+log = logging.getLogger("limnos.imports")
+
+PARTITION = "imports"
+#: How often a running import refreshes its status (and looks for a cancellation).
+HEARTBEAT_SECONDS = 1.0
+#: A running import whose status is older than this is reported as failed.
+STALE_SECONDS = 30.0
+CANCELED = "import canceled"
+_STOPPED = "the import stopped without finishing: the server process running it ended"
+# Entries handed to the tree writer between two looks at the clock.
+_PROGRESS_EVERY = 1000
+
+
+class ImportSource(msgspec.Struct, frozen=True):
+    """One source of an import: a prefix (``common_prefix``) or one ``object``, and where
+    it goes on the branch."""
+
+    type: Literal["common_prefix", "object"]
+    path: str
+    destination: str
+
+
+class _Record(msgspec.Struct):
+    """An import's status as stored."""
+
+    id: str
+    branch: str
+    update_time: float
+    completed: bool = False
+    ingested_objects: int = 0
+    metarange_id: str = ""
+    commit_id: str = ""
+    error: str = ""
+    #: Set by a cancellation; the running import stops at its next look.
+    canceled: bool = False
+    #: Set once the import is about to commit: too late to cancel it.
+    committing: bool = False
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Record)
+
+
+class _Canceled(Exception):
+    pass
+
+
+class Imports(Part):
+    """Start, follow and cancel imports into branches."""
+
+    def __init__(self, stores: Stores, kv: KVStore, *, enabled: bool) -> None:
+        super().__init__(stores)
+        self._kv = kv
+        self._enabled = enabled
+
+    def start(
+        self,
+        repository: str,
+        branch: str,
+        sources: list[ImportSource],
+        *,
+        committer: str,
+        message: str,
+        metadata: dict[str, str] | None = None,
+        date: int | None = None,
+        force: bool = False,
+    ) -> str:
+        """Check the import and start it in the background; its id."""
+        repo = self._stores.repository(repository)
+        branch_ref = self._stores.branch(repo, branch)
+        self._graveler.check_writable(repo)
+        self._check_sources(repo, sources)
+        assert branch_ref.branch is not None
+        if not force and self._graveler.is_dirty(branch_ref.branch):
+            raise DirtyBranchError(
+                f"branch {branch!r} has uncommitted changes: commit them, or import with force"
+            )
+        record = _Record(id=uuid.uuid4().hex, branch=branch, update_time=time.time())
+        self._kv.set(PARTITION, _key(repo, record.id), _encoder.encode(record))
+        run = _Run(self._stores, self._kv, repo, record, sources, committer, message, metadata, date, force)
+        threading.Thread(target=run.run, name=f"limnos-import-{record.id[:8]}", daemon=True).start()
+        return record.id
+
+    def status(self, repository: str, branch: str, import_id: str) -> ImportState:
+        """How the import stands (NotFound for an import this branch never had)."""
+        repo = self._stores.repository(repository)
+        record = self._find(repo, branch, import_id)
+        error = record.error
+        if not (record.completed or error) and time.time() - record.update_time > STALE_SECONDS:
+            error = _STOPPED
+        commit = None
+        if record.commit_id:
+            commit = CommitInfo(record.commit_id, self._graveler.get_commit(repo, record.commit_id))
+        return ImportState(
+            completed=record.completed,
+            update_time=record.update_time,
+            ingested_objects=record.ingested_objects,
+            metarange_id=record.metarange_id,
+            commit=commit,
+            error=error,
+        )
+
+    def cancel(self, repository: str, branch: str, import_id: str) -> None:
+        """Stop a running import; no commit is made (Conflict once it completed)."""
+        repo = self._stores.repository(repository)
+        key = _key(repo, import_id)
+        while True:
+            record = self._find(repo, branch, import_id)
+            if record.completed or record.committing:
+                raise Conflict(f"import {import_id!r} already completed")
+            old = _encoder.encode(record)
+            record.canceled = True
+            record.error = record.error or CANCELED
+            record.update_time = time.time()
+            if self._kv.set_if(PARTITION, key, _encoder.encode(record), old):
+                return
+
+    def _find(self, repo: Repository, branch: str, import_id: str) -> _Record:
+        data = self._kv.get(PARTITION, _key(repo, import_id))
+        record = None if data is None else _decoder.decode(data)
+        if record is None or record.branch != branch:
+            raise NotFound(f"import {import_id!r} not found")
+        return record
+
+    def _check_sources(self, repo: Repository, sources: list[ImportSource]) -> None:
+        if not sources:
+            raise Invalid("an import needs at least one path")
+        block = self._stores.block
+        if not self._enabled:
+            raise Invalid(
+                f"imports are not enabled on this {block.blockstore_type} blockstore"
+                + (" (blockstore.local.import_enabled)" if block.blockstore_type == "local" else "")
+            )
+        namespace = repo.storage_namespace.rstrip("/") + "/"
+        for source in sources:
+            if source.destination.startswith("/"):
+                raise Invalid(f"destination {source.destination!r} must be relative to the branch")
+            if source.type == "object":
+                check_path(source.destination, what="destination")
+            block.validate_external(source.path)
+            if source.path.startswith(namespace) or (
+                source.type == "common_prefix" and namespace.startswith(source.path)
+            ):
+                raise Invalid(f"import path {source.path!r} overlaps the repository's storage namespace")
+
+
+class _Run:
+    """One import, run in its own thread."""
+
+    def __init__(
+        self,
+        stores: Stores,
+        kv: KVStore,
+        repo: Repository,
+        record: _Record,
+        sources: list[ImportSource],
+        committer: str,
+        message: str,
+        metadata: dict[str, str] | None,
+        date: int | None,
+        force: bool,
+    ) -> None:
+        self.stores = stores
+        self.kv = kv
+        self.repo = repo
+        self.record = record
+        self.stored = _encoder.encode(record)
+        self.key = _key(repo, record.id)
+        self.sources = sources
+        self.commit_args = {"committer": committer, "message": message, "metadata": metadata, "date": date}
+        self.force = force
+        self.last_beat = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except _Canceled:
+            pass
+        except Exception as err:  # noqa: BLE001 - every failure is reported in the status
+            if not isinstance(err, LimnosError):
+                log.exception("import %s failed", self.record.id)
+            self._save(error=str(err) or type(err).__name__, final=True)
+
+    def _run(self) -> None:
+        g = self.stores.graveler
+        tree = g.write_tree(self.repo, self._entries())
+        self._save(metarange_id=tree)
+        prefixes = [s.destination for s in self.sources if s.type == "common_prefix"]
+        self._save(committing=True)
+        branch = self.record.branch
+        for _ in range(10):
+            head = g.get_branch(self.repo, branch).commit_id
+            new_tree = g.replace_prefixes(self.repo, g.tree_of(self.repo, head), tree, prefixes)
+            commit_id = g.commit_tree(
+                self.repo,
+                branch,
+                new_tree,
+                expected_head=head,
+                require_clean=not self.force,
+                allow_empty=True,
+                **self.commit_args,  # type: ignore[arg-type]
+            )
+            if commit_id is not None:
+                self._save(completed=True, commit_id=commit_id, final=True)
+                return
+        raise Conflict(f"branch {branch!r} kept moving: the import could not commit")
+
+    def _entries(self) -> Iterator[tuple[str, bytes]]:
+        """Every imported entry, sorted by path; a later source wins a path twice imported."""
+        streams = [self._source_entries(order, source) for order, source in enumerate(self.sources)]
+        previous: tuple[str, int, bytes] | None = None
+        count = 0
+        for item in heapq.merge(*streams):
+            if previous is not None and previous[0] != item[0]:
+                yield previous[0], previous[2]
+                count += 1
+                if count % _PROGRESS_EVERY == 0:
+                    self._progress(count)
+            previous = item
+        if previous is not None:
+            yield previous[0], previous[2]
+            count += 1
+        self._progress(count, force=True)
+
+    def _source_entries(self, order: int, source: ImportSource) -> Iterator[tuple[str, int, bytes]]:
+        block = self.stores.block
+        if source.type == "object":
+            try:
+                info = block.head(source.path)
+            except ObjectNotFoundError:
+                raise NotFound(f"import source {source.path!r} does not exist") from None
+            yield source.destination, order, _entry(info)
+            return
+        prefix = source.path
+        for info in block.list(prefix):
+            path = source.destination + info.uri[len(prefix) :]
+            check_path(path)
+            yield path, order, _entry(info)
+
+    def _progress(self, count: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last_beat >= HEARTBEAT_SECONDS:
+            self.last_beat = now
+            self._save(ingested_objects=count)
+
+    def _save(self, *, final: bool = False, **changes: object) -> None:
+        """Write the status with ``changes``; stop (_Canceled) when a cancellation came
+        first, unless this is the final word of a failure."""
+        while True:
+            current = self.kv.get(PARTITION, self.key)
+            record = _decoder.decode(current) if current is not None else self.record
+            if record.canceled and not final:
+                raise _Canceled
+            if record.canceled and not changes.get("completed"):
+                return  # canceled: its error says so already
+            for name, value in changes.items():
+                setattr(record, name, value)
+            record.update_time = time.time()
+            encoded = _encoder.encode(record)
+            if current is None or self.kv.set_if(PARTITION, self.key, encoded, current):
+                self.record = record
+                return
+
+
+def _entry(info: ObjectInfo) -> bytes:
+    """The entry naming an object where it is: its own address, size, ETag and time."""
+    return encode_entry(
+        Entry(
+            address=info.uri,
+            address_type=AddressType.FULL,
+            size=info.size,
+            checksum=info.etag,
+            mtime=int(info.mtime.timestamp()),
+        )
+    )
+
+
+def _key(repo: Repository, import_id: str) -> bytes:
+    return f"{repo.name}/{repo.instance_id}/{import_id}".encode()
