@@ -6,7 +6,6 @@ and cherry-pick live in :mod:`limnos.graveler.merge`.
 
 from __future__ import annotations
 
-import heapq
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -684,12 +683,7 @@ class Graveler:
     def replace_prefixes(self, repo: Repository, base_tree: str, tree: str, prefixes: Iterable[str]) -> str:
         """``base_tree`` with every key under ``prefixes`` removed and every entry of
         ``tree`` set, streamed: what an import makes of a branch's tree."""
-        ns = repo.storage_namespace
-        removed = heapq.merge(
-            *(self.committed.iterate(ns, base_tree, prefix=p) for p in sorted(set(prefixes)))
-        )
-        changes = _replacing(self.committed.iterate(ns, tree), removed)
-        return self.committed.apply_stream(ns, base_tree, changes)
+        return self.committed.replace_prefixes(repo.storage_namespace, base_tree, tree, prefixes)
 
     # housekeeping -------------------------------------------------------------------
 
@@ -721,25 +715,3 @@ def _overlay(
         else:
             yield c
             c = next(committed, None)
-
-
-def _replacing(
-    added: Iterator[tuple[str, bytes]], removed: Iterator[tuple[str, bytes]]
-) -> Iterator[tuple[str, bytes | None]]:
-    """Sorted changes setting every entry of ``added`` and deleting every other key of
-    ``removed`` (which may repeat keys)."""
-    a = next(added, None)
-    r = next(removed, None)
-    last_removed: str | None = None
-    while a is not None or r is not None:
-        if r is not None and (a is None or r[0] < a[0]):
-            if r[0] != last_removed:
-                yield r[0], None
-                last_removed = r[0]
-            r = next(removed, None)
-        else:
-            assert a is not None
-            while r is not None and r[0] == a[0]:
-                r = next(removed, None)
-            yield a
-            a = next(added, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -214,6 +215,12 @@ class CommittedStore:
                 pending = []
         return self.apply(namespace, tree_id, pending) if pending else tree_id
 
+    def replace_prefixes(self, namespace: str, base_id: str, tree_id: str, prefixes: Iterable[str]) -> str:
+        """``base_id`` with every key under ``prefixes`` removed and every entry of
+        ``tree_id`` set, streamed (see :meth:`apply_stream`)."""
+        removed = heapq.merge(*(self.iterate(namespace, base_id, prefix=p) for p in sorted(set(prefixes))))
+        return self.apply_stream(namespace, base_id, replacing(self.iterate(namespace, tree_id), removed))
+
     def merge(
         self, namespace: str, base_id: str, dest_id: str, source_id: str, strategy: MergeStrategy = ""
     ) -> str:
@@ -262,3 +269,25 @@ def _iterate(loader: Loader, meta: Metarange, lo: str, hi: str | None) -> Iterat
             yield keys[x], values[x]
         if end < len(keys):
             return
+
+
+def replacing(
+    added: Iterator[tuple[str, bytes]], removed: Iterator[tuple[str, bytes]]
+) -> Iterator[tuple[str, bytes | None]]:
+    """Sorted changes setting every entry of ``added`` and deleting every other key of
+    ``removed`` (which may repeat keys)."""
+    a = next(added, None)
+    r = next(removed, None)
+    last_removed: str | None = None
+    while a is not None or r is not None:
+        if r is not None and (a is None or r[0] < a[0]):
+            if r[0] != last_removed:
+                yield r[0], None
+                last_removed = r[0]
+            r = next(removed, None)
+        else:
+            assert a is not None
+            while r is not None and r[0] == a[0]:
+                r = next(removed, None)
+            yield a
+            a = next(added, None)
