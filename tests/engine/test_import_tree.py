@@ -65,7 +65,7 @@ def test_replacing_sets_added_and_deletes_the_rest_once() -> None:
 keys = st.text(alphabet="ab/", min_size=1, max_size=5)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     base=st.dictionaries(keys, st.binary(min_size=1, max_size=3), max_size=40),
     imported=st.dictionaries(keys, st.binary(min_size=1, max_size=3), max_size=40),

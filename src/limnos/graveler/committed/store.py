@@ -218,7 +218,17 @@ class CommittedStore:
     def replace_prefixes(self, namespace: str, base_id: str, tree_id: str, prefixes: Iterable[str]) -> str:
         """``base_id`` with every key under ``prefixes`` removed and every entry of
         ``tree_id`` set, streamed (see :meth:`apply_stream`)."""
-        removed = heapq.merge(*(self.iterate(namespace, base_id, prefix=p) for p in sorted(set(prefixes))))
+        prefixes = sorted(set(prefixes))
+        if self.count(namespace, base_id) <= self.count(namespace, tree_id):
+            # A base no larger than what replaces it is cheaper to write again whole, in
+            # one pass, than to apply changes to range by range.
+            kept = (
+                (key, value)
+                for key, value in self.iterate(namespace, base_id)
+                if not any(key.startswith(p) for p in prefixes)
+            )
+            return self.write_tree(namespace, _overriding(self.iterate(namespace, tree_id), kept))
+        removed = heapq.merge(*(self.iterate(namespace, base_id, prefix=p) for p in prefixes))
         return self.apply_stream(namespace, base_id, replacing(self.iterate(namespace, tree_id), removed))
 
     def merge(
@@ -291,3 +301,21 @@ def replacing(
                 r = next(removed, None)
             yield a
             a = next(added, None)
+
+
+def _overriding(
+    first: Iterator[tuple[str, bytes]], second: Iterator[tuple[str, bytes]]
+) -> Iterator[tuple[str, bytes]]:
+    """The sorted union of two sorted streams; ``first`` wins a key both have."""
+    a = next(first, None)
+    b = next(second, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a[0] <= b[0]):
+            assert a is not None
+            if b is not None and b[0] == a[0]:
+                b = next(second, None)
+            yield a
+            a = next(first, None)
+        else:
+            yield b
+            b = next(second, None)
