@@ -208,3 +208,17 @@ def test_s3_presigned_urls_read_and_write_without_credentials(moto_endpoint: str
     assert got.status_code == 200
     assert got.content == b"through a presigned URL"
     adapter.close()
+
+
+def test_local_listing_stays_inside_the_allowed_directories(tmp_path: Path) -> None:
+    """A prefix naming an allowed directory that does not exist lists nothing, not the
+    files of a sibling whose name merely starts the same."""
+    secret = tmp_path / "lake-private" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_bytes(b"not to be seen")
+    allowed = tmp_path / "lake"
+    adapter = LocalAdapter(tmp_path / "root", allowed_external_prefixes=[str(allowed)])
+    assert list(adapter.list(f"local://{allowed}")) == []
+    allowed.mkdir()
+    (allowed / "a.txt").write_bytes(b"a")
+    assert [info.uri for info in adapter.list(f"local://{allowed}")] == [f"local://{allowed}/a.txt"]

@@ -279,6 +279,8 @@ class LocalAdapter(SelfServedAdapter):
             shown = str(full) if absolute else str(full.relative_to(self.root))
             uri = "local://" + shown
             if uri.startswith(prefix_uri) and uri > after:
+                if absolute and not any(full.is_relative_to(p) for p in self.allowed_external):
+                    continue  # beside an allowed directory whose name it only starts with
                 try:
                     st = full.stat()
                     etag = _file_md5(full)

@@ -145,6 +145,8 @@ class Imports(Part):
             record = self._find(repo, branch, import_id)
             if record.completed or record.committing:
                 raise Conflict(f"import {import_id!r} already completed")
+            if record.error or time.time() - record.update_time > STALE_SECONDS:
+                raise Conflict(f"import {import_id!r} already ended: {record.error or _STOPPED}")
             old = _encoder.encode(record)
             record.canceled = True
             record.error = record.error or CANCELED
