@@ -275,12 +275,15 @@ class LocalAdapter(SelfServedAdapter):
         if not directory.is_dir():
             return
         absolute = rest.startswith("/")
+        # Walked from the parent of an allowed directory (whose name the prefix only
+        # starts), files beside that directory must be left out.
+        check = absolute and not any(directory.is_relative_to(p) for p in self.allowed_external)
         for full in _sorted_files(directory):
             shown = str(full) if absolute else str(full.relative_to(self.root))
             uri = "local://" + shown
             if uri.startswith(prefix_uri) and uri > after:
-                if absolute and not any(full.is_relative_to(p) for p in self.allowed_external):
-                    continue  # beside an allowed directory whose name it only starts with
+                if check and not any(full.is_relative_to(p) for p in self.allowed_external):
+                    continue
                 try:
                     st = full.stat()
                     etag = _file_md5(full)
