@@ -247,9 +247,11 @@ class _Run:
     def _entries(self) -> Iterator[tuple[str, bytes]]:
         """Every imported entry, sorted by path; a later source wins a path twice imported."""
         streams = [self._source_entries(order, source) for order, source in enumerate(self.sources)]
+        # One source lists each path once, in order: nothing to merge.
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)
         previous: tuple[str, int, bytes] | None = None
         count = 0
-        for item in heapq.merge(*streams):
+        for item in merged:
             if previous is not None and previous[0] != item[0]:
                 yield previous[0], previous[2]
                 count += 1
