@@ -478,6 +478,28 @@ def test_sdk_import_prefixes_and_objects(
     assert empty.keys() == []
 
 
+def test_content_types_of_imported_objects(
+    import_server: Server, import_http: httpx.Client, import_repo: str
+) -> None:
+    """A single S3 object keeps the content type S3 reports for it; objects found by
+    listing get the default, as in lakeFS (a listing reports none)."""
+    source = Source(import_server, "types")
+    source.put("listed.csv", b"a,b\n")
+    if is_local(import_server):
+        single_uri = source.put("single.csv", b"c,d\n")
+        expected = "application/octet-stream"
+    else:
+        key = source._bucket_key("single.csv")
+        source._client().put_object(Bucket=S3_BUCKET, Key=key, Body=b"c,d\n", ContentType="text/csv")
+        single_uri = source.uri_of("single.csv")
+        expected = "text/csv"
+    body = import_body([prefix(source.uri_of("listed"), "listed"), single(single_uri, "single.csv")])
+    status = run_import(import_http, import_repo, body)
+    assert status["completed"], status
+    assert stat(import_http, import_repo, "single.csv").json()["content_type"] == expected
+    assert stat(import_http, import_repo, "listed.csv").json()["content_type"] == "application/octet-stream"
+
+
 def test_import_of_an_empty_prefix_empties_its_destination(
     import_server: Server, import_sdk: lakefs_sdk.ApiClient, import_http: httpx.Client, import_repo: str
 ) -> None:

@@ -63,6 +63,9 @@ class ObjectInfo:
     size: int
     etag: str
     mtime: datetime
+    #: The object's content type where storage keeps one and reports it (S3's HEAD;
+    #: listings report none), else "".
+    content_type: str = ""
 
 
 class BlockWriter(ABC):

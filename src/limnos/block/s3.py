@@ -132,6 +132,7 @@ class S3Adapter(BlockAdapter):
             size=int(meta["ContentLength"]),
             etag=str(meta.get("ETag", "")).strip('"'),
             mtime=meta["LastModified"],
+            content_type=str(meta.get("ContentType", "")),
         )
 
     def delete(self, uri: str) -> None:

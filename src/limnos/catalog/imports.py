@@ -26,7 +26,7 @@ from typing import Literal
 import msgspec
 
 from limnos.block.adapter import ObjectInfo, ObjectNotFoundError
-from limnos.catalog.entry import AddressType, Entry, encode_entry
+from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, AddressType, Entry, encode_entry
 from limnos.catalog.errors import Conflict, Invalid, LimnosError, NotFound
 from limnos.catalog.results import CommitInfo, ImportState
 from limnos.catalog.stores import Part, Stores
@@ -304,7 +304,8 @@ class _Run:
 
 
 def _entry(info: ObjectInfo) -> bytes:
-    """The entry naming an object where it is: its own address, size, ETag and time."""
+    """The entry naming an object where it is: its own address, size, ETag, time and,
+    where storage reported one, content type."""
     return encode_entry(
         Entry(
             address=info.uri,
@@ -312,6 +313,7 @@ def _entry(info: ObjectInfo) -> bytes:
             size=info.size,
             checksum=info.etag,
             mtime=int(info.mtime.timestamp()),
+            content_type=info.content_type or DEFAULT_CONTENT_TYPE,
         )
     )
 
