@@ -18,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -146,9 +147,7 @@ def _values(templates: list[Entry], start: int, stop: int) -> Iterator[tuple[str
         key = (i % n, mtime)
         value = encoded.get(key)
         if value is None:
-            value = encode_entry(
-                Entry(t.address, t.address_type, t.size, t.checksum, mtime, t.content_type)
-            )
+            value = encode_entry(Entry(t.address, t.address_type, t.size, t.checksum, mtime, t.content_type))
             encoded[key] = value
         yield lake_path(i), value
 
@@ -257,9 +256,11 @@ def filesystem_note(path: str | os.PathLike[str]) -> str | None:
         return None  # not Linux, not ext4, or not a block device
     if journal != "<none>":
         return None
-    return (f"note: {path} is on ext4 without a journal ({name}): within minutes of deleting "
-            "many files (a previous run's cleanup), every new file costs far more CPU; "
-            "leave a few minutes between runs")
+    return (
+        f"note: {path} is on ext4 without a journal ({name}): within minutes of deleting "
+        "many files (a previous run's cleanup), every new file costs far more CPU; "
+        "leave a few minutes between runs"
+    )
 
 
 def cpu_line() -> str:
@@ -299,7 +300,9 @@ class MotoServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -388,3 +391,146 @@ class PostgresDatabase:
 
     def __exit__(self, *exc: object) -> None:
         self.drop()
+
+
+# --------------------------------------------------------------------------- run limits and logs
+
+
+class TimeLimit(Exception):
+    """Raised by :func:`on_alarm` when a benchmark's ``--time-limit`` ran out."""
+
+
+def on_alarm(signum: int, frame: object) -> None:
+    raise TimeLimit
+
+
+def scan_log(log: Path) -> list[str]:
+    """Lines of the server's log worth reporting (it logs at WARNING and above)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line for line in lines if line.strip() and not line.startswith("Limnos ")]
+
+
+# --------------------------------------------------------------------------- the server's process tree
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            out.extend(int(p) for p in Path(f"/proc/{pid}/task/{tid}/children").read_text().split())
+        except OSError:
+            continue
+    return out
+
+
+def _children_by_scan(pid: int) -> list[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            ppid = int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out.append(int(name))
+    return out
+
+
+HAVE_CHILDREN_FILE = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants (from /proc)."""
+    find = _children if HAVE_CHILDREN_FILE else _children_by_scan
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo.extend(find(pid))
+    return pids
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of ``pid`` in KiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_cpu(path: str) -> float:
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def tree_cpu(root: int) -> tuple[float, float]:
+    """CPU seconds used so far by the processes of the tree: (their main threads, all threads).
+
+    A worker's main thread runs its event loop (socket reads, HTTP parsing, the request
+    handlers); the other threads are mostly the pool that writes, hashes and syncs."""
+    main = total = 0.0
+    for pid in process_tree(root):
+        try:
+            first = _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
+            total += _stat_cpu(f"/proc/{pid}/stat")
+        except (OSError, IndexError, ValueError):
+            continue
+        main += first
+    return main, total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of the machine have been busy so far (0 where unknown)."""
+    times = cpu_times()
+    return (times[0] - times[1]) / TICK if times is not None else 0.0
+
+
+class RssSampler:
+    """Samples the summed VmRSS of a process tree every ``interval`` seconds in a thread."""
+
+    def __init__(self, root: int, interval: float) -> None:
+        self.root = root
+        self.interval = interval
+        self.baseline = 0
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def total(self) -> int:
+        return sum(rss_kib(pid) for pid in process_tree(self.root))
+
+    def __enter__(self) -> RssSampler:
+        self.baseline = self.peak = self.total()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        value = self.total()
+        self.samples += 1
+        self.peak = max(self.peak, value)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sample()

@@ -329,8 +329,15 @@ def spread(total: int, parts: int) -> list[int]:
 
 
 async def _run(
-    scenario: Scenario, targets: list[Target], offset: int, client_kind: str, concurrency: int,
-    duration: float, warmup: float, max_requests: int, fixed_indices: range | None,
+    scenario: Scenario,
+    targets: list[Target],
+    offset: int,
+    client_kind: str,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    max_requests: int,
+    fixed_indices: range | None,
 ) -> Result:
     """Load ``targets`` with ``concurrency`` connections; connection ``j`` goes to server
     ``(offset + j) % len(targets)`` (round-robin over the servers)."""
@@ -423,15 +430,17 @@ async def _run(
     hcs: list[HttpxClient] = []
     if client_kind == "raw":
         raws = [RawClient(t) for t in targets]
-        tasks = [asyncio.ensure_future(worker_raw(raws[(offset + j) % n_targets]))
-                 for j in range(concurrency)]
+        tasks = [
+            asyncio.ensure_future(worker_raw(raws[(offset + j) % n_targets])) for j in range(concurrency)
+        ]
     else:
         per_target = [0] * n_targets
         for j in range(concurrency):
             per_target[(offset + j) % n_targets] += 1
         hcs = [HttpxClient(t, max(1, c)) for t, c in zip(targets, per_target, strict=True)]
-        tasks = [asyncio.ensure_future(worker_httpx(hcs[(offset + j) % n_targets]))
-                 for j in range(concurrency)]
+        tasks = [
+            asyncio.ensure_future(worker_httpx(hcs[(offset + j) % n_targets])) for j in range(concurrency)
+        ]
     if fixed_indices is None:
         await asyncio.sleep(warmup)
         measuring = True
@@ -448,8 +457,15 @@ async def _run(
 
 
 def run_load(
-    scenario: Scenario, targets: list[Target], client_kind: str, concurrency: int, duration: float,
-    warmup: float, max_requests: int, fixed_indices: range | None = None, offset: int = 0,
+    scenario: Scenario,
+    targets: list[Target],
+    client_kind: str,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    max_requests: int,
+    fixed_indices: range | None = None,
+    offset: int = 0,
 ) -> Result:
     """Run one load process's share of a scenario (uvloop when available)."""
     try:
@@ -463,8 +479,9 @@ def run_load(
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     result: Result = runner(
-        _run(scenario, targets, offset, client_kind, concurrency, duration, warmup, max_requests,
-             fixed_indices)
+        _run(
+            scenario, targets, offset, client_kind, concurrency, duration, warmup, max_requests, fixed_indices
+        )
     )
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     result.wall = time.perf_counter() - t0
@@ -473,8 +490,14 @@ def run_load(
 
 
 def run_scenario(
-    scenario: Scenario, targets: list[Target], client_kind: str, concurrency: int, duration: float,
-    warmup: float, max_requests: int, procs: int,
+    scenario: Scenario,
+    targets: list[Target],
+    client_kind: str,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    max_requests: int,
+    procs: int,
 ) -> Result:
     """Run a scenario over ``procs`` load processes; the merged result.
 
@@ -489,8 +512,20 @@ def run_scenario(
         offset = 0
         for i, share in enumerate(shares):
             s = Scenario(**{**scenario.__dict__, "proc": i, "_rng": None})
-            futures.append(pool.submit(run_load, s, targets, client_kind, share, duration, warmup,
-                                       max(1, max_requests // procs), None, offset))
+            futures.append(
+                pool.submit(
+                    run_load,
+                    s,
+                    targets,
+                    client_kind,
+                    share,
+                    duration,
+                    warmup,
+                    max(1, max_requests // procs),
+                    None,
+                    offset,
+                )
+            )
             offset += share
         parts = [f.result() for f in futures]
     merged = Result()
@@ -565,8 +600,9 @@ def check_loopback(host: str) -> None:
 class ServerProcess:
     """``limnos run`` over a data directory (and a backend), in its own process group."""
 
-    def __init__(self, data_dir: Path, port: int, workers: int,
-                 backend: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, workers: int, backend: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.workers = workers
@@ -581,7 +617,10 @@ class ServerProcess:
         log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "limnos.cli.main", "run", "--workers", str(self.workers)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         import httpx
@@ -638,8 +677,9 @@ class ServerProcess:
         self.process = None
 
 
-def start_py_spy(out_dir: Path, scenario: str, servers: list[ServerProcess],
-                 seconds: float, idle: bool) -> list[subprocess.Popen[bytes]]:
+def start_py_spy(
+    out_dir: Path, scenario: str, servers: list[ServerProcess], seconds: float, idle: bool
+) -> list[subprocess.Popen[bytes]]:
     """``py-spy record`` of every worker of our servers for ``seconds`` (raw collapsed stacks)."""
     if not servers:
         print("  --py-spy needs the server started by this script; not profiling")
@@ -650,16 +690,34 @@ def start_py_spy(out_dir: Path, scenario: str, servers: list[ServerProcess],
     for server in servers:
         for pid in server.worker_pids():
             out = out_dir / f"{scenario}-{pid}.txt"
-            procs.append(subprocess.Popen(
-                [spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate",
-                 "200", "--format", "raw", "--nonblocking", *(["--idle"] if idle else []), "-o", str(out)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        spy,
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--duration",
+                        str(max(1, round(seconds))),
+                        "--rate",
+                        "200",
+                        "--format",
+                        "raw",
+                        "--nonblocking",
+                        *(["--idle"] if idle else []),
+                        "-o",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
     return procs
 
 
-def prepare_in_process(data_dir: Path, objects: int, backend: dict[str, str] | None = None,
-                       namespace: str | None = None) -> str:
+def prepare_in_process(
+    data_dir: Path, objects: int, backend: dict[str, str] | None = None, namespace: str | None = None
+) -> str:
     """Create the bench repository through the engine (``limnos.server.services.build`` of the configuration
     a server over ``data_dir`` and ``backend`` loads); its commit id."""
     services = open_services(data_dir, backend)
@@ -690,19 +748,33 @@ def prepare_via_api(target: Target, objects: int, client_kind: str, concurrency:
     """Create and fill the bench repository through the API (uploads + commit); its commit id."""
     import httpx
 
-    with httpx.Client(base_url=f"{target.base}/api/v1", timeout=600,
-                      headers={"Authorization": target.authorization}) as http:
+    with httpx.Client(
+        base_url=f"{target.base}/api/v1", timeout=600, headers={"Authorization": target.authorization}
+    ) as http:
         r = http.get(f"/repositories/{REPOSITORY}")
         if r.status_code == 404:
-            r = http.post("/repositories", json={
-                "name": REPOSITORY, "storage_namespace": f"local://{REPOSITORY}-{uuid.uuid4().hex[:8]}",
-                "default_branch": "main"})
+            r = http.post(
+                "/repositories",
+                json={
+                    "name": REPOSITORY,
+                    "storage_namespace": f"local://{REPOSITORY}-{uuid.uuid4().hex[:8]}",
+                    "default_branch": "main",
+                },
+            )
             if r.status_code != 201:
                 raise SystemExit(f"api_load: createRepository failed: {r.status_code} {r.text}")
             print(f"  uploading {objects:,} objects through the API...", flush=True)
             s = Scenario("populate", REPOSITORY, ref="main", payload=os.urandom(UPLOAD_SIZE))
-            res = run_load(s, [target], client_kind, concurrency, duration=3600, warmup=0,
-                           max_requests=objects, fixed_indices=range(objects))
+            res = run_load(
+                s,
+                [target],
+                client_kind,
+                concurrency,
+                duration=3600,
+                warmup=0,
+                max_requests=objects,
+                fixed_indices=range(objects),
+            )
             if res.errors:
                 raise SystemExit(f"api_load: {res.errors} uploads failed, e.g. {res.samples}")
             r = http.post("/repositories/bench/branches/main/commits", json={"message": "bench data"})
@@ -794,12 +866,22 @@ def measure(topo: Topology, st: Settings) -> None:
     refs = {"stat": commit_id, "get": commit_id, "upload": WRITE_BRANCH, "branch": "main", "repo": ""}
     topo.busy = busy_line()
     print(f"  {topo.busy}")
-    print(f"  read ref: commit {commit_id[:16]}... ({topo.objects:,} objects); "
-          f"writes on branch {WRITE_BRANCH!r}; {st.concurrency} connections round-robin over "
-          f"{len(topo.targets)} server(s)", flush=True)
+    print(
+        f"  read ref: commit {commit_id[:16]}... ({topo.objects:,} objects); "
+        f"writes on branch {WRITE_BRANCH!r}; {st.concurrency} connections round-robin over "
+        f"{len(topo.targets)} server(s)",
+        flush=True,
+    )
     for name in st.scenarios:
-        scenario = Scenario(name, REPOSITORY, ref=refs[name], objects=topo.objects, run_id=run_id,
-                            seed=st.seed, payload=os.urandom(UPLOAD_SIZE))
+        scenario = Scenario(
+            name,
+            REPOSITORY,
+            ref=refs[name],
+            objects=topo.objects,
+            run_id=run_id,
+            seed=st.seed,
+            payload=os.urandom(UPLOAD_SIZE),
+        )
         problem = None
         for i, target in enumerate(topo.targets):  # every server must answer
             problem = smoke_check(target, Scenario(**{**scenario.__dict__, "run_id": f"{run_id}s{i}"}))
@@ -818,11 +900,23 @@ def measure(topo: Topology, st: Settings) -> None:
         cpu0 = [[process_cpu([pid]) for pid in pids] for pids in pids_by_server]
         aux0 = _aux_snapshot(topo)
         machine0 = cpu_times()
-        spies = start_py_spy(
-            Path(st.py_spy), f"{topo.name}-{name}", topo.servers, st.warmup + st.duration, st.py_spy_idle
-        ) if st.py_spy else []
-        topo.results[name] = run_scenario(scenario, topo.targets, st.client, st.concurrency, st.duration,
-                                          st.warmup, st.max_requests, st.procs)
+        spies = (
+            start_py_spy(
+                Path(st.py_spy), f"{topo.name}-{name}", topo.servers, st.warmup + st.duration, st.py_spy_idle
+            )
+            if st.py_spy
+            else []
+        )
+        topo.results[name] = run_scenario(
+            scenario,
+            topo.targets,
+            st.client,
+            st.concurrency,
+            st.duration,
+            st.warmup,
+            st.max_requests,
+            st.procs,
+        )
         machine1 = cpu_times()
         aux1 = _aux_snapshot(topo)
         if machine0 is not None and machine1 is not None:
@@ -834,8 +928,7 @@ def measure(topo: Topology, st: Settings) -> None:
                 for pids, c0s in zip(pids_by_server, cpu0, strict=True)
             ]
         topo.aux_cpu[name] = {
-            label: sum(c - aux0[label].get(pid, 0.0) for pid, c in aux1[label].items())
-            for label in topo.aux
+            label: sum(c - aux0[label].get(pid, 0.0) for pid, c in aux1[label].items()) for label in topo.aux
         }
         for spy in spies:
             spy.wait(timeout=60)
@@ -856,12 +949,18 @@ def run_local(st: Settings, data_dir: Path, workers: int) -> Topology:
     try:
         t0 = time.perf_counter()
         server.start()
-        print(f"  server: limnos run --workers {workers} on 127.0.0.1:{server.port} "
-              f"(up in {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  server: limnos run --workers {workers} on 127.0.0.1:{server.port} "
+            f"(up in {time.perf_counter() - t0:.1f} s)"
+        )
         topo = Topology(
-            "local", f"(SQLite, local): 1 server x {workers} worker(s)",
+            "local",
+            f"(SQLite, local): 1 server x {workers} worker(s)",
             [Target("127.0.0.1", server.port, ACCESS_KEY_ID, SECRET_ACCESS_KEY)],
-            servers=[server], workers=workers, objects=st.objects, commit_id=commit_id,
+            servers=[server],
+            workers=workers,
+            objects=st.objects,
+            commit_id=commit_id,
         )
         measure(topo, st)
     finally:
@@ -887,8 +986,9 @@ def _tree_size(path: Path) -> tuple[int, int]:
     return files, size
 
 
-def run_postgres_s3(st: Settings, root: Path, servers: int, workers: int, admin_dsn: str,
-                    cold_cache: bool) -> Topology:
+def run_postgres_s3(
+    st: Settings, root: Path, servers: int, workers: int, admin_dsn: str, cold_cache: bool
+) -> Topology:
     """(PostgreSQL, S3): ``servers`` servers on one fresh database and one moto bucket.
 
     Unless ``cold_cache``, each server's local cache of committed ranges starts as a copy
@@ -896,20 +996,28 @@ def run_postgres_s3(st: Settings, root: Path, servers: int, workers: int, admin_
     so that the figures compare with the local topology, whose ranges are local files
     from the start; cold, the first scenario mostly measures fetching ~1,000 ranges per
     server from moto (the event loop waits for each, see the README)."""
-    print(f"\n== (PostgreSQL, S3 on moto): {servers} servers x {workers} worker(s), "
-          f"local caches and logs in {root}")
+    print(
+        f"\n== (PostgreSQL, S3 on moto): {servers} servers x {workers} worker(s), "
+        f"local caches and logs in {root}"
+    )
     root.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         t0 = time.perf_counter()
         moto = stack.enter_context(MotoServer(root / "moto.log"))
-        print(f"  moto S3 server on {moto.endpoint} (bucket {S3_BUCKET!r}, up in "
-              f"{time.perf_counter() - t0:.1f} s)", flush=True)
+        print(
+            f"  moto S3 server on {moto.endpoint} (bucket {S3_BUCKET!r}, up in "
+            f"{time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
         db = stack.enter_context(PostgresDatabase(admin_dsn))
         print(f"  PostgreSQL database {db.name!r} created (dropped at the end)", flush=True)
         backend = postgres_s3_env(db.dsn, moto.endpoint)
         namespace = f"s3://{S3_BUCKET}/{REPOSITORY}-{uuid.uuid4().hex[:8]}"
-        print(f"  preparing repository {REPOSITORY!r} in-process on PostgreSQL + S3 ({st.objects:,} "
-              f"objects, namespace {namespace})...", flush=True)
+        print(
+            f"  preparing repository {REPOSITORY!r} in-process on PostgreSQL + S3 ({st.objects:,} "
+            f"objects, namespace {namespace})...",
+            flush=True,
+        )
         t0 = time.perf_counter()
         commit_id = prepare_in_process(root / "build", st.objects, backend, namespace)
         print(f"  built in {time.perf_counter() - t0:.1f} s")
@@ -919,8 +1027,11 @@ def run_postgres_s3(st: Settings, root: Path, servers: int, workers: int, admin_
             print("  range caches: cold (each server fetches the ranges it reads from S3)")
         else:
             files, size = _tree_size(build_cache)
-            print(f"  range caches: warm, each server's local cache starts as a copy of the build's "
-                  f"({files:,} files, {size / 2**20:,.0f} MiB; --cold-cache to start empty)", flush=True)
+            print(
+                f"  range caches: warm, each server's local cache starts as a copy of the build's "
+                f"({files:,} files, {size / 2**20:,.0f} MiB; --cold-cache to start empty)",
+                flush=True,
+            )
         procs: list[ServerProcess] = []
 
         def stop_servers() -> None:
@@ -935,14 +1046,22 @@ def run_postgres_s3(st: Settings, root: Path, servers: int, workers: int, admin_
             t0 = time.perf_counter()
             procs.append(srv)
             srv.start()
-            print(f"  server {i + 1}: limnos run --workers {workers} on 127.0.0.1:{srv.port} "
-                  f"(up in {time.perf_counter() - t0:.1f} s)", flush=True)
+            print(
+                f"  server {i + 1}: limnos run --workers {workers} on 127.0.0.1:{srv.port} "
+                f"(up in {time.perf_counter() - t0:.1f} s)",
+                flush=True,
+            )
         moto_pid = moto.process.pid if moto.process else 0
         topo = Topology(
-            "postgres-s3", f"(PostgreSQL, S3 on moto): {servers} servers x {workers} worker(s)",
+            "postgres-s3",
+            f"(PostgreSQL, S3 on moto): {servers} servers x {workers} worker(s)",
             [Target("127.0.0.1", s.port, ACCESS_KEY_ID, SECRET_ACCESS_KEY) for s in procs],
-            servers=procs, workers=workers, objects=st.objects, commit_id=commit_id,
-            targets_count=False, aux={"pg": db.backend_pids, "moto": lambda: [moto_pid]},
+            servers=procs,
+            workers=workers,
+            objects=st.objects,
+            commit_id=commit_id,
+            targets_count=False,
+            aux={"pg": db.backend_pids, "moto": lambda: [moto_pid]},
         )
         measure(topo, st)
     return topo
@@ -953,15 +1072,17 @@ def run_external(st: Settings, target: Target, data_dir: str | None, via_api: bo
     print(f"\n== external server {target.base}")
     t0 = time.perf_counter()
     if via_api:
-        print(f"  preparing repository {REPOSITORY!r} through the API ({st.objects:,} objects)...",
-              flush=True)
+        print(
+            f"  preparing repository {REPOSITORY!r} through the API ({st.objects:,} objects)...", flush=True
+        )
         commit_id = prepare_via_api(target, st.objects, st.client, min(st.concurrency, 32))
     else:
         print(f"  preparing repository {REPOSITORY!r} in-process ({st.objects:,} objects)...", flush=True)
         commit_id = prepare_in_process(Path(str(data_dir)), st.objects)
     print(f"  ready in {time.perf_counter() - t0:.1f} s; server: {target.base} (not started by us)")
-    topo = Topology("external", f"external server {target.base}", [target], objects=st.objects,
-                    commit_id=commit_id)
+    topo = Topology(
+        "external", f"external server {target.base}", [target], objects=st.objects, commit_id=commit_id
+    )
     measure(topo, st)
     return topo
 
@@ -976,12 +1097,17 @@ def rate_of(res: Result) -> float:
 def print_topology(topo: Topology, st: Settings) -> bool:
     """The table of one topology; whether its targets are met."""
     print()
-    print(f"{topo.title}: {topo.objects:,} objects, concurrency {st.concurrency}, {st.duration:g} s per "
-          f"scenario after {st.warmup:g} s warmup")
+    print(
+        f"{topo.title}: {topo.objects:,} objects, concurrency {st.concurrency}, {st.duration:g} s per "
+        f"scenario after {st.warmup:g} s warmup"
+    )
     aux_labels = list(topo.aux)
-    header = (f"{'scenario':<9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-              f"{'p99.9 ms':>9} {'max ms':>8} {'errors':>7} {'cpu srv':>8} {'cpu gen':>8}"
-              + "".join(f" {'cpu ' + label:>8}" for label in aux_labels) + f" {'other':>6}   target")
+    header = (
+        f"{'scenario':<9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'p99.9 ms':>9} {'max ms':>8} {'errors':>7} {'cpu srv':>8} {'cpu gen':>8}"
+        + "".join(f" {'cpu ' + label:>8}" for label in aux_labels)
+        + f" {'other':>6}   target"
+    )
     print(header)
     ok = True
     for name, res in topo.results.items():
@@ -1011,9 +1137,11 @@ def print_topology(topo: Topology, st: Settings) -> bool:
         if name in topo.machine_cpu and res.wall and per_server:
             ours = total_srv + res.cpu + sum(topo.aux_cpu.get(name, {}).values())
             other_text = f"{100 * max(0.0, topo.machine_cpu[name] - ours) / res.wall:.0f}%"
-        print(f"{name:<9} {res.count:>9,} {rate:>8,.0f} {p['p50']:>8.2f} {p['p90']:>8.2f} {p['p99']:>8.2f} "
-              f"{p['p99.9']:>9.2f} {p['max']:>8.2f} {res.errors:>7} {srv_text:>8} {gen_text:>8}{aux_text} "
-              f"{other_text:>6}   " + ", ".join(verdict))
+        print(
+            f"{name:<9} {res.count:>9,} {rate:>8,.0f} {p['p50']:>8.2f} {p['p90']:>8.2f} {p['p99']:>8.2f} "
+            f"{p['p99.9']:>9.2f} {p['max']:>8.2f} {res.errors:>7} {srv_text:>8} {gen_text:>8}{aux_text} "
+            f"{other_text:>6}   " + ", ".join(verdict)
+        )
         for sample in res.samples:
             print(f"    error sample: {sample}")
     missing = [s for s in st.scenarios if s not in topo.results]
@@ -1027,10 +1155,13 @@ def print_topology(topo: Topology, st: Settings) -> bool:
             wall = topo.results[name].wall if name in topo.results else 0.0
             if not wall:
                 continue
-            parts.append(f"{name} " + " ".join(
-                (f"s{i + 1} " if many else "") + "/".join(f"{100 * c / wall:.0f}%" for c in w)
-                for i, w in enumerate(per_server)
-            ))
+            parts.append(
+                f"{name} "
+                + " ".join(
+                    (f"s{i + 1} " if many else "") + "/".join(f"{100 * c / wall:.0f}%" for c in w)
+                    for i, w in enumerate(per_server)
+                )
+            )
         print("server CPU per worker" + (" (s1, s2...: servers)" if many else "") + ": " + "; ".join(parts))
     if not topo.targets_count and any(n in TARGETS for n in topo.results):
         print("targets marked (info) do not decide the exit status: the figures include moto's cost")
@@ -1045,8 +1176,10 @@ def print_comparison(a: Topology, b: Topology) -> None:
         return
     print()
     print(f"comparison: A = {a.title}; B = {b.title}")
-    print(f"{'scenario':<9} {'A req/s':>9} {'B req/s':>9} {'B/A':>7}   "
-          f"{'A p99 ms':>9} {'B p99 ms':>9} {'B/A':>7}")
+    print(
+        f"{'scenario':<9} {'A req/s':>9} {'B req/s':>9} {'B/A':>7}   "
+        f"{'A p99 ms':>9} {'B p99 ms':>9} {'B/A':>7}"
+    )
     for name in common:
         ra, rb = rate_of(a.results[name]), rate_of(b.results[name])
         pa, pb = percentiles(a.results[name].latencies)["p99"], percentiles(b.results[name].latencies)["p99"]
@@ -1072,55 +1205,103 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     cores = os.cpu_count() or 1
-    parser.add_argument("--topology", choices=("local", "postgres-s3", "both"),
-                        help="what to start and measure: (SQLite, local) with one server, (PostgreSQL, S3) "
-                        "with --servers servers on moto, or both one after the other (default both)")
-    parser.add_argument("--url", help="base URL of a running server (loopback only), e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "--topology",
+        choices=("local", "postgres-s3", "both"),
+        help="what to start and measure: (SQLite, local) with one server, (PostgreSQL, S3) "
+        "with --servers servers on moto, or both one after the other (default both)",
+    )
+    parser.add_argument(
+        "--url", help="base URL of a running server (loopback only), e.g. http://127.0.0.1:8000"
+    )
     parser.add_argument("--access-key-id", default=os.environ.get("LIMNOS_ACCESS_KEY_ID", ACCESS_KEY_ID))
-    parser.add_argument("--secret-access-key",
-                        default=os.environ.get("LIMNOS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY))
-    parser.add_argument("--data-dir", help="data directory (with --url: the server's own, to build the "
-                        "repository in-process; without: where to put the servers' data, kept: "
-                        "DIR/local and DIR/postgres-s3)")
-    parser.add_argument("--objects", type=int, help="objects in the read commit (default 1,000,000; "
-                        "10,000 with --quick or when filling through the API)")
+    parser.add_argument(
+        "--secret-access-key", default=os.environ.get("LIMNOS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="data directory (with --url: the server's own, to build the "
+        "repository in-process; without: where to put the servers' data, kept: "
+        "DIR/local and DIR/postgres-s3)",
+    )
+    parser.add_argument(
+        "--objects",
+        type=int,
+        help="objects in the read commit (default 1,000,000; "
+        "10,000 with --quick or when filling through the API)",
+    )
     parser.add_argument("--concurrency", "-c", type=int, default=32, help="requests in flight (default 32)")
     parser.add_argument("--duration", "-d", type=float, help="measured seconds per scenario (default 10)")
     parser.add_argument("--warmup", type=float, help="seconds of load before measuring (default 1)")
-    parser.add_argument("--max-requests", type=int, default=1_000_000,
-                        help="upper bound of measured requests per scenario (default 1,000,000)")
-    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
-                        help=f"comma-separated, among {','.join(ALL_SCENARIOS)} (default %(default)s)")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="load generator HTTP client (default raw: asyncio + httptools)")
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=1_000_000,
+        help="upper bound of measured requests per scenario (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(DEFAULT_SCENARIOS),
+        help=f"comma-separated, among {','.join(ALL_SCENARIOS)} (default %(default)s)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator HTTP client (default raw: asyncio + httptools)",
+    )
     parser.add_argument("--procs", type=int, default=1, help="load generator processes (default 1)")
-    parser.add_argument("--workers", type=int, default=cores,
-                        help="worker processes of the (SQLite, local) server (default: cores, %(default)s)")
-    parser.add_argument("--servers", type=int, default=2,
-                        help="servers of the (PostgreSQL, S3) topology (default 2)")
-    parser.add_argument("--workers-per-server", type=int, default=max(1, cores // 2),
-                        help="worker processes of each (PostgreSQL, S3) server (default: cores/2, "
-                        "%(default)s, so that 2 servers use one worker per core)")
-    parser.add_argument("--postgres-dsn",
-                        default=os.environ.get(POSTGRES_DSN_ENV) or DEFAULT_POSTGRES_DSN,
-                        help=f"PostgreSQL where a fresh database is created and dropped (loopback or Unix "
-                        f"socket only; default ${POSTGRES_DSN_ENV} or {DEFAULT_POSTGRES_DSN})")
-    parser.add_argument("--cold-cache", action="store_true",
-                        help="(PostgreSQL, S3): start the servers with empty local caches of committed "
-                        "ranges (default: a copy of the one the in-process build filled)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=cores,
+        help="worker processes of the (SQLite, local) server (default: cores, %(default)s)",
+    )
+    parser.add_argument(
+        "--servers", type=int, default=2, help="servers of the (PostgreSQL, S3) topology (default 2)"
+    )
+    parser.add_argument(
+        "--workers-per-server",
+        type=int,
+        default=max(1, cores // 2),
+        help="worker processes of each (PostgreSQL, S3) server (default: cores/2, "
+        "%(default)s, so that 2 servers use one worker per core)",
+    )
+    parser.add_argument(
+        "--postgres-dsn",
+        default=os.environ.get(POSTGRES_DSN_ENV) or DEFAULT_POSTGRES_DSN,
+        help=f"PostgreSQL where a fresh database is created and dropped (loopback or Unix "
+        f"socket only; default ${POSTGRES_DSN_ENV} or {DEFAULT_POSTGRES_DSN})",
+    )
+    parser.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="(PostgreSQL, S3): start the servers with empty local caches of committed "
+        "ranges (default: a copy of the one the in-process build filled)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 objects, 2 s per scenario")
-    parser.add_argument("--time-limit", type=float,
-                        help="stop everything (and clean up) after this many seconds (default 1800; "
-                        "600 with --quick)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        help="stop everything (and clean up) after this many seconds (default 1800; 600 with --quick)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
-    parser.add_argument("--pause", action="store_true",
-                        help="print the servers' worker pids and wait for Enter before each scenario "
-                        "(to attach a profiler)")
-    parser.add_argument("--py-spy", metavar="DIR",
-                        help="record each server worker with py-spy during each scenario (collapsed "
-                        "stacks in DIR/<topology>-<scenario>-<pid>.txt); figures of such runs are perturbed")
-    parser.add_argument("--py-spy-idle", action="store_true",
-                        help="with --py-spy, also sample waiting threads (wall-clock view)")
+    parser.add_argument(
+        "--pause",
+        action="store_true",
+        help="print the servers' worker pids and wait for Enter before each scenario (to attach a profiler)",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="record each server worker with py-spy during each scenario (collapsed "
+        "stacks in DIR/<topology>-<scenario>-<pid>.txt); figures of such runs are perturbed",
+    )
+    parser.add_argument(
+        "--py-spy-idle",
+        action="store_true",
+        help="with --py-spy, also sample waiting threads (wall-clock view)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
@@ -1144,22 +1325,38 @@ def main(argv: list[str] | None = None) -> int:
     objects = args.objects or (10_000 if (args.quick or via_api) else 1_000_000)
     if not args.url and topology in ("postgres-s3", "both"):
         check_postgres_dsn_local(args.postgres_dsn, check_loopback)
-    st = Settings(scenarios, objects, args.concurrency, duration, warmup, args.max_requests, args.client,
-                  args.procs, args.seed, args.pause, args.py_spy, args.py_spy_idle)
+    st = Settings(
+        scenarios,
+        objects,
+        args.concurrency,
+        duration,
+        warmup,
+        args.max_requests,
+        args.client,
+        args.procs,
+        args.seed,
+        args.pause,
+        args.py_spy,
+        args.py_spy_idle,
+    )
 
     print("Limnos API load test")
     print(cpu_line())
     print(busy_line())
-    print(f"load: concurrency {args.concurrency}, {duration:g} s per scenario after {warmup:g} s warmup, "
-          f"client {args.client} on {'uvloop' if _has_uvloop() else 'asyncio'}, "
-          f"{args.procs} load process(es) on this machine; time limit {time_limit:g} s")
+    print(
+        f"load: concurrency {args.concurrency}, {duration:g} s per scenario after {warmup:g} s warmup, "
+        f"client {args.client} on {'uvloop' if _has_uvloop() else 'asyncio'}, "
+        f"{args.procs} load process(es) on this machine; time limit {time_limit:g} s"
+    )
     if not args.url:
         plan = []
         if topology in ("local", "both"):
             plan.append(f"(SQLite, local) 1 server x {args.workers} worker(s)")
         if topology in ("postgres-s3", "both"):
-            plan.append(f"(PostgreSQL, S3 on moto) {args.servers} servers x {args.workers_per_server} "
-                        f"worker(s) [+ moto + PostgreSQL on this machine]")
+            plan.append(
+                f"(PostgreSQL, S3 on moto) {args.servers} servers x {args.workers_per_server} "
+                f"worker(s) [+ moto + PostgreSQL on this machine]"
+            )
         print("topologies: " + "; ".join(plan))
 
     topologies: list[Topology] = []
@@ -1184,9 +1381,16 @@ def main(argv: list[str] | None = None) -> int:
             if topology in ("local", "both"):
                 topologies.append(run_local(st, root / "local", args.workers))
             if topology in ("postgres-s3", "both"):
-                topologies.append(run_postgres_s3(st, root / "postgres-s3", args.servers,
-                                                  args.workers_per_server, args.postgres_dsn,
-                                                  args.cold_cache))
+                topologies.append(
+                    run_postgres_s3(
+                        st,
+                        root / "postgres-s3",
+                        args.servers,
+                        args.workers_per_server,
+                        args.postgres_dsn,
+                        args.cold_cache,
+                    )
+                )
     except _TimeLimit:
         timed_out = True
         print(f"\napi_load: time limit of {time_limit:g} s reached; servers stopped, database dropped")
@@ -1207,19 +1411,27 @@ def main(argv: list[str] | None = None) -> int:
         print_comparison(by_name["local"], by_name["postgres-s3"])
     print()
     if args.concurrency != TARGET_CONCURRENCY:
-        print(f"note: the p99 target is defined at concurrency {TARGET_CONCURRENCY}, "
-              f"this run used {args.concurrency}")
-    print("cpu srv / cpu gen: CPU used by all server workers / the load generator, in % of one core "
-          "over the scenario (warmup included); cpu pg: PostgreSQL backends of the bench database; "
-          "cpu moto: the moto S3 process; other: CPU used meanwhile by every other process of the "
-          "machine (other work, PostgreSQL's background processes, the kernel): more than a few % "
-          "means the figures of that row are pessimistic")
-    workers_text = "; ".join(
-        f"{t.name}: {len(t.servers)} server(s) x {t.workers} worker(s)" if t.servers
-        else f"{t.name}: n/a (external)" for t in topologies
+        print(
+            f"note: the p99 target is defined at concurrency {TARGET_CONCURRENCY}, "
+            f"this run used {args.concurrency}"
+        )
+    print(
+        "cpu srv / cpu gen: CPU used by all server workers / the load generator, in % of one core "
+        "over the scenario (warmup included); cpu pg: PostgreSQL backends of the bench database; "
+        "cpu moto: the moto S3 process; other: CPU used meanwhile by every other process of the "
+        "machine (other work, PostgreSQL's background processes, the kernel): more than a few % "
+        "means the figures of that row are pessimistic"
     )
-    print(cpu_line() + f"; server workers: {workers_text or 'none'}; load generator: {args.procs} "
-          "process(es) on the same machine")
+    workers_text = "; ".join(
+        f"{t.name}: {len(t.servers)} server(s) x {t.workers} worker(s)"
+        if t.servers
+        else f"{t.name}: n/a (external)"
+        for t in topologies
+    )
+    print(
+        cpu_line() + f"; server workers: {workers_text or 'none'}; load generator: {args.procs} "
+        "process(es) on the same machine"
+    )
     return 0 if ok else 1
 
 

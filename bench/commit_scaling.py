@@ -117,14 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="1000,100000,1000000",
-                        help="comma-separated tree sizes (objects); default %(default)s")
+    parser.add_argument(
+        "--sizes",
+        default="1000,100000,1000000",
+        help="comma-separated tree sizes (objects); default %(default)s",
+    )
     parser.add_argument("--repeats", type=int, default=5, help="commits per case and size (default 5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     parser.add_argument("--dir", help="parent directory of the temporary data directory")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--profile", metavar="DIR",
-                        help="write a pyinstrument profile of the commits of each size/case to DIR")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="write a pyinstrument profile of the commits of each size/case to DIR",
+    )
     args = parser.parse_args(argv)
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     if not sizes or min(sizes) <= 0 or args.repeats <= 0:
@@ -153,14 +159,18 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(data_dir, ignore_errors=True)
 
     print()
-    print(f"{'case':<11} {'objects':>10}  {'commit median':>13} {'commit min':>10}  "
-          f"{'stage median':>12}  all commit times")
+    print(
+        f"{'case':<11} {'objects':>10}  {'commit median':>13} {'commit min':>10}  "
+        f"{'stage median':>12}  all commit times"
+    )
     for case in ("new-prefix", "overwrite"):
         for size in sizes:
             r = all_results[size]["cases"][case]
             times = " ".join(fmt_seconds(t) for t in r["commit"])
-            print(f"{case:<11} {size:>10,}  {fmt_seconds(median(r['commit'])):>13} "
-                  f"{fmt_seconds(min(r['commit'])):>10}  {fmt_seconds(median(r['stage'])):>12}  {times}")
+            print(
+                f"{case:<11} {size:>10,}  {fmt_seconds(median(r['commit'])):>13} "
+                f"{fmt_seconds(min(r['commit'])):>10}  {fmt_seconds(median(r['stage'])):>12}  {times}"
+            )
     print()
     small, large = sizes[0], sizes[-1]
     ok = True
@@ -179,12 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(all_results[1_000_000]["cases"]["overwrite"]["commit"])
         passed = m < TARGET_OVERWRITE_1M_SECONDS
         ok &= passed
-        print(f"overwrite on 1,000,000 objects: median {fmt_seconds(m)}, worst {fmt_seconds(worst)}"
-              f"   target < {TARGET_OVERWRITE_1M_SECONDS:g} s: {'PASS' if passed else 'FAIL'}")
+        print(
+            f"overwrite on 1,000,000 objects: median {fmt_seconds(m)}, worst {fmt_seconds(worst)}"
+            f"   target < {TARGET_OVERWRITE_1M_SECONDS:g} s: {'PASS' if passed else 'FAIL'}"
+        )
     else:
         print("overwrite on 1,000,000 objects: not measured (add 1000000 to --sizes)")
-    print("build times: " + ", ".join(
-        f"{s:,}: {all_results[s]['build']:.1f} s" for s in sizes))
+    print("build times: " + ", ".join(f"{s:,}: {all_results[s]['build']:.1f} s" for s in sizes))
     print(cpu_line())
     return 0 if ok else 1
 

@@ -104,14 +104,21 @@ from _common import (  # noqa: E402
     SECRET_ACCESS_KEY,
     MotoServer,
     PostgresDatabase,
+    RssSampler,
+    TimeLimit,
     busy_line,
     check_postgres_dsn_local,
     cpu_line,
     filesystem_note,
+    machine_busy_seconds,
+    on_alarm,
     postgres_s3_env,
+    process_tree,
+    rss_kib,
+    scan_log,
+    tree_cpu,
 )
 from api_load import ServerProcess, check_loopback, free_port  # noqa: E402
-from upload_paths import RssSampler, machine_busy_seconds, process_tree, rss_kib, tree_cpu  # noqa: E402
 
 DEFAULT_SIZES = (100_000, 1_000_000)
 QUICK_SIZES = (10_000, 50_000)
@@ -133,14 +140,6 @@ CHECKS = 5  # objects stat'ed back after each import
 
 class BenchError(Exception):
     """An import (or its setup) did not give what was asked."""
-
-
-class _TimeLimit(Exception):
-    pass
-
-
-def _on_alarm(signum: int, frame: object) -> None:
-    raise _TimeLimit
 
 
 def fmt_count(n: int) -> str:
@@ -679,14 +678,6 @@ class Target:
     passed: bool | None  # None: not measured
 
 
-def scan_log(log: Path) -> list[str]:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return []
-    return [line for line in lines if line.strip() and not line.startswith("Limnos ")]
-
-
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
@@ -776,7 +767,7 @@ def main(argv: list[str] | None = None) -> int:
     if (note := filesystem_note(root)) is not None:
         print(note)
 
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, args.time_limit)
     targets: list[Target] = []
     log_lines: list[tuple[str, list[str]]] = []
@@ -1117,7 +1108,7 @@ def main(argv: list[str] | None = None) -> int:
             verdict = "not measured" if t.passed is None else ("PASS" if t.passed else "FAIL")
             print(f"  {t.name:<48} {t.measured:<40} {verdict}")
         ok = all(t.passed is not False for t in targets)
-    except _TimeLimit:
+    except TimeLimit:
         print(f"\nimport_rate: time limit of {args.time_limit:g} s reached; servers stopped")
     except BenchError as err:
         print(f"\nimport_rate: {err}")

@@ -71,7 +71,6 @@ import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,10 +84,17 @@ import httpx  # noqa: E402
 from _common import (  # noqa: E402
     ACCESS_KEY_ID,
     SECRET_ACCESS_KEY,
+    RssSampler,
+    TimeLimit,
     busy_line,
     cpu_line,
-    cpu_times,
     filesystem_note,
+    machine_busy_seconds,
+    on_alarm,
+    process_tree,
+    rss_kib,
+    scan_log,
+    tree_cpu,
 )
 from api_load import ServerProcess, free_port  # noqa: E402
 
@@ -117,14 +123,6 @@ Check = Callable[[], "Path | None"]
 
 class VerifyError(Exception):
     """A path's result is not the object that was sent."""
-
-
-class _TimeLimit(Exception):
-    pass
-
-
-def _on_alarm(signum: int, frame: object) -> None:
-    raise _TimeLimit
 
 
 # --------------------------------------------------------------------------- sizes
@@ -212,129 +210,6 @@ def read_slice(fd: int, start: int, end: int, chunk: int) -> Iterator[bytes]:
             raise OSError(f"source file shorter than expected at offset {offset}")
         offset += len(data)
         yield data
-
-
-# --------------------------------------------------------------------------- the server's process tree
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            out.extend(int(p) for p in Path(f"/proc/{pid}/task/{tid}/children").read_text().split())
-        except OSError:
-            continue
-    return out
-
-
-def _children_by_scan(pid: int) -> list[int]:
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            ppid = int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid:
-            out.append(int(name))
-    return out
-
-
-HAVE_CHILDREN_FILE = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants (from /proc)."""
-    find = _children if HAVE_CHILDREN_FILE else _children_by_scan
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(find(pid))
-    return pids
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of ``pid`` in KiB (0 when it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_cpu(path: str) -> float:
-    fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def tree_cpu(root: int) -> tuple[float, float]:
-    """CPU seconds used so far by the processes of the tree: (their main threads, all threads).
-
-    A worker's main thread runs its event loop (socket reads, HTTP parsing, the request
-    handlers); the other threads are mostly the pool that writes, hashes and syncs."""
-    main = total = 0.0
-    for pid in process_tree(root):
-        try:
-            first = _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
-            total += _stat_cpu(f"/proc/{pid}/stat")
-        except (OSError, IndexError, ValueError):
-            continue
-        main += first
-    return main, total
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores of the machine have been busy so far (0 where unknown)."""
-    times = cpu_times()
-    return (times[0] - times[1]) / TICK if times is not None else 0.0
-
-
-class RssSampler:
-    """Samples the summed VmRSS of a process tree every ``interval`` seconds in a thread."""
-
-    def __init__(self, root: int, interval: float) -> None:
-        self.root = root
-        self.interval = interval
-        self.baseline = 0
-        self.peak = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def total(self) -> int:
-        return sum(rss_kib(pid) for pid in process_tree(self.root))
-
-    def __enter__(self) -> RssSampler:
-        self.baseline = self.peak = self.total()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def _sample(self) -> None:
-        value = self.total()
-        self.samples += 1
-        self.peak = max(self.peak, value)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._sample()
 
 
 # --------------------------------------------------------------------------- the four paths
@@ -772,15 +647,6 @@ def report(runs: list[Run], paths: list[str], length: int, repeat: int) -> bool:
     return ok
 
 
-def scan_log(log: Path) -> list[str]:
-    """Lines of the server's log worth reporting (it logs at WARNING and above)."""
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return []
-    return [line for line in lines if line.strip() and not line.startswith("Limnos ")]
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -853,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"upload_paths: needs about {fmt_size(needed)} free on that disk, has {fmt_size(free)}")
         return 1
 
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, args.time_limit)
     server: ServerProcess | None = None
     runs: list[Run] = []
@@ -976,7 +842,7 @@ def main(argv: list[str] | None = None) -> int:
             "server's process tree, MiB: median baseline before the path, highest sample during it, "
             "and the largest growth in one run."
         )
-    except _TimeLimit:
+    except TimeLimit:
         print(f"\nupload_paths: time limit of {args.time_limit:g} s reached; server stopped")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

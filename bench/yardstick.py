@@ -85,9 +85,23 @@ def _make_database(path: Path) -> None:
 def _start(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "YARDSTICK_DB": str(workdir / "items.db"), "PYTHONPATH": str(workdir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "yardstick_app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
-        env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "yardstick_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -162,34 +176,43 @@ def main() -> int:
         server = _start(workdir, port)
         try:
             target = Target("127.0.0.1", port, "unused", "unused")
-            print(f"bare FastAPI, 1 uvicorn worker, one SQLite read per request; concurrency "
-                  f"{args.concurrency}, {args.duration:g} s after {args.warmup:g} s warmup")
+            print(
+                f"bare FastAPI, 1 uvicorn worker, one SQLite read per request; concurrency "
+                f"{args.concurrency}, {args.duration:g} s after {args.warmup:g} s warmup"
+            )
             print(f"{'endpoint':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  reference   ratio")
             for name, reference in (("inline", REFERENCE_INLINE), ("threaded", REFERENCE_INLINE / 2)):
                 scenario = Scenario(name="yardstick", repository=name)
-                result = run_scenario(scenario, [target], "raw", args.concurrency, args.duration,
-                                      args.warmup, 10_000_000, 1)
+                result = run_scenario(
+                    scenario, [target], "raw", args.concurrency, args.duration, args.warmup, 10_000_000, 1
+                )
                 if result.errors:
                     print(f"{name}: {result.errors} errors: {result.samples[:2]}")
                     return 1
                 rate = rate_of(result)
                 pct = percentiles(result.latencies)
-                print(f"{name:<10} {rate:>8,.0f} {pct['p50']:>8.2f} {pct['p99']:>8.2f}  "
-                      f"{reference:>9,.0f}   {rate / reference:.2f}")
+                print(
+                    f"{name:<10} {rate:>8,.0f} {pct['p50']:>8.2f} {pct['p99']:>8.2f}  "
+                    f"{reference:>9,.0f}   {rate / reference:.2f}"
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)
         flushes = flush_latency(workdir, args.duration)
         n = len(flushes)
         over = sum(1 for x in flushes if x > 0.025)
-        print(f"disk flush (4 KiB write + fdatasync, {n:,} times over {args.duration:g} s): "
-              f"p50 {flushes[n // 2] * 1e3:.2f} ms, p99 {flushes[int(n * 0.99)] * 1e3:.2f} ms, "
-              f"max {flushes[-1] * 1e3:.1f} ms, {over} over 25 ms")
+        print(
+            f"disk flush (4 KiB write + fdatasync, {n:,} times over {args.duration:g} s): "
+            f"p50 {flushes[n // 2] * 1e3:.2f} ms, p99 {flushes[int(n * 0.99)] * 1e3:.2f} ms, "
+            f"max {flushes[-1] * 1e3:.1f} ms, {over} over 25 ms"
+        )
         created, cpu_per_file = creation_cost(workdir, args.files)
         n = len(created)
-        print(f"file creation (new 1 KiB file in one of 256 directories, no flush, {n:,} files): "
-              f"p50 {created[n // 2] * 1e3:.3f} ms, p99 {created[int(n * 0.99)] * 1e3:.3f} ms, "
-              f"CPU {cpu_per_file * 1e3:.3f} ms per file")
+        print(
+            f"file creation (new 1 KiB file in one of 256 directories, no flush, {n:,} files): "
+            f"p50 {created[n // 2] * 1e3:.3f} ms, p99 {created[int(n * 0.99)] * 1e3:.3f} ms, "
+            f"CPU {cpu_per_file * 1e3:.3f} ms per file"
+        )
     print(f"os.cpu_count() = {os.cpu_count()}; load generator: 1 process on the same machine")
     return 0
 
