@@ -202,6 +202,17 @@ class Server:
         )
         return lakefs_sdk.ApiClient(configuration)
 
+    def legacy_configuration(self, temp_folder: Path) -> Any:
+        """The legacy ``lakefs-client``'s configuration for the admin, as its documentation
+        shows; it keeps getObject downloads as files under ``temp_folder``."""
+        import lakefs_client
+
+        configuration = lakefs_client.Configuration(
+            host=self.api, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY
+        )
+        configuration.temp_folder_path = str(temp_folder)
+        return configuration
+
     def http(self) -> httpx.Client:
         """A plain HTTP client authenticated as the admin."""
         return httpx.Client(base_url=self.api, auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY), timeout=60)

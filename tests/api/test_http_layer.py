@@ -94,9 +94,10 @@ def test_login_lasts_as_configured(tmp_path: Path) -> None:
             before = time.time()
             response = http.post(
                 "/auth/login",
-                json={"access_key_id": ACCESS_KEY_ID, "secret_access_key": server.env()[
-                    "LAKEFS_INSTALLATION_SECRET_ACCESS_KEY"
-                ]},
+                json={
+                    "access_key_id": ACCESS_KEY_ID,
+                    "secret_access_key": server.env()["LAKEFS_INSTALLATION_SECRET_ACCESS_KEY"],
+                },
             )
         assert response.status_code == 200, response.text
         lifetime = response.json()["token_expiration"] - before

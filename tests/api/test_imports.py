@@ -534,11 +534,7 @@ def test_import_of_an_empty_prefix_empties_its_destination(
 @pytest.fixture()
 def legacy_imports(import_server: Server, tmp_path: Path) -> Iterator[LegacyImportApi]:
     """The legacy client's ImportApi, configured as its documentation shows."""
-    configuration = lakefs_client.Configuration(
-        host=import_server.api, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY
-    )
-    configuration.temp_folder_path = str(tmp_path)
-    with lakefs_client.ApiClient(configuration) as api_client:
+    with lakefs_client.ApiClient(import_server.legacy_configuration(tmp_path)) as api_client:
         yield LegacyImportApi(api_client)
 
 

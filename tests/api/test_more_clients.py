@@ -42,11 +42,7 @@ def fs(server: Server) -> LakeFSFileSystem:
 @pytest.fixture()
 def legacy(server: Server, tmp_path: Path) -> LakeFSClient:
     """The legacy client, which keeps every getObject download as a file under ``tmp_path``."""
-    configuration = lakefs_client.Configuration(
-        host=server.api, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY
-    )
-    configuration.temp_folder_path = str(tmp_path)
-    return LakeFSClient(configuration)
+    return LakeFSClient(server.legacy_configuration(tmp_path))
 
 
 def storage_options(server: Server) -> dict[str, Any]:

@@ -51,9 +51,7 @@ def test_create_get_and_delete(server: Server, sdk: lakefs_sdk.ApiClient, http: 
     assert_error(http.get(f"/repositories/{name}/refs/trunk/commits"), 404)
 
 
-def test_delete_read_only_repository_needs_force(
-    http: httpx.Client, read_only_repo: str
-) -> None:
+def test_delete_read_only_repository_needs_force(http: httpx.Client, read_only_repo: str) -> None:
     url = f"/repositories/{read_only_repo}"
     assert_error(http.delete(url), 403, "read-only")
     assert_error(http.delete(url, params={"force": "maybe"}), 400, "force")

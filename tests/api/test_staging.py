@@ -22,9 +22,7 @@ import lakefs_client
 import lakefs_sdk
 import pytest
 from conftest import (
-    ACCESS_KEY_ID,
     S3_BUCKET,
-    SECRET_ACCESS_KEY,
     Backend,
     Server,
     assert_error,
@@ -172,11 +170,7 @@ def assert_presigned_read_url(server: Server, url: str) -> None:
 @pytest.fixture()
 def legacy_staging(server: Server, tmp_path: Path) -> Iterator[LegacyStagingApi]:
     """The legacy client's StagingApi, configured as its documentation shows."""
-    configuration = lakefs_client.Configuration(
-        host=server.api, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY
-    )
-    configuration.temp_folder_path = str(tmp_path)
-    with lakefs_client.ApiClient(configuration) as api_client:
+    with lakefs_client.ApiClient(server.legacy_configuration(tmp_path)) as api_client:
         yield LegacyStagingApi(api_client)
 
 

@@ -129,9 +129,7 @@ def test_failed_setup_rolls_back(auth: AuthService, kv: SQLiteStore) -> None:
     assert auth.authenticate(creds.access_key_id, creds.secret_access_key).username == "admin"
 
 
-def test_pending_setup_blocks_and_stale_one_is_taken_over(
-    auth: AuthService, kv: SQLiteStore
-) -> None:
+def test_pending_setup_blocks_and_stale_one_is_taken_over(auth: AuthService, kv: SQLiteStore) -> None:
     fresh = SetupRecord(state=SETUP_PENDING, owner="x", started=int(time.time()), username="a")
     kv.set(service.PARTITION, b"setup", encode(fresh))
     with pytest.raises(AlreadyExistsError):
@@ -171,9 +169,7 @@ def test_authenticate_right_and_wrong_secret(auth: AuthService) -> None:
     auth.create_user("alice", email="alice@example.com")
     creds = auth.create_credentials("alice")
     user = auth.authenticate(creds.access_key_id, creds.secret_access_key)
-    assert user == User(
-        username="alice", creation_date=user.creation_date, email="alice@example.com"
-    )
+    assert user == User(username="alice", creation_date=user.creation_date, email="alice@example.com")
     with pytest.raises(AuthError):
         auth.authenticate(creds.access_key_id, creds.secret_access_key + "x")
     with pytest.raises(AuthError):
@@ -225,9 +221,7 @@ def test_tampered_or_foreign_ciphertext_is_rejected(db_path: Path, kv: SQLiteSto
         auth.lookup_secret("AKIAU")
 
     # Flipping a ciphertext bit fails too.
-    rec_v["encrypted_secret"] = (
-        bytes([rec_v["encrypted_secret"][0] ^ 1]) + rec_v["encrypted_secret"][1:]
-    )
+    rec_v["encrypted_secret"] = bytes([rec_v["encrypted_secret"][0] ^ 1]) + rec_v["encrypted_secret"][1:]
     kv.set(service.PARTITION, b"cred/AKIAV", msgspec.msgpack.encode(rec_v))
     with pytest.raises(AuthError):
         auth.lookup_secret("AKIAV")
@@ -455,14 +449,10 @@ def test_token_tampering_rejected(auth: AuthService, db_path: Path) -> None:
     no_jti = {"sub": "alice", "iat": int(time.time()), "exp": int(time.time()) + 60}
     with pytest.raises(AuthError):
         auth.verify_token(jwt.encode(no_jti, sign_key, algorithm="HS256"))
-    assert auth.verify_token(jwt.encode({**no_jti, "jti": "x"}, sign_key, "HS256")).username == (
-        "alice"
-    )
+    assert auth.verify_token(jwt.encode({**no_jti, "jti": "x"}, sign_key, "HS256")).username == ("alice")
 
 
-def test_token_of_unknown_or_recreated_user(
-    auth: AuthService, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_token_of_unknown_or_recreated_user(auth: AuthService, monkeypatch: pytest.MonkeyPatch) -> None:
     auth.create_user("ghost")
     token, _ = auth.issue_token("ghost")
     auth.delete_user("ghost")

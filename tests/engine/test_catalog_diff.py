@@ -189,7 +189,6 @@ class Env(CatalogEnv):
         return name
 
 
-
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
     environment = Env(tmp_path)
@@ -271,8 +270,15 @@ class DiffMachine(RuleBasedStateMachine):
     # the catalog --------------------------------------------------------------------
 
     def page(
-        self, kind: str, left: str, right: str, *, prefix: str = "", delimiter: str = "",
-        after: str = "", amount: int = 1000,
+        self,
+        kind: str,
+        left: str,
+        right: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        after: str = "",
+        amount: int = 1000,
     ) -> Page[Listed[Difference]]:
         diffs = self.catalog.diffs
         if kind == "uncommitted":
@@ -281,8 +287,14 @@ class DiffMachine(RuleBasedStateMachine):
             )
         return self.call(
             diffs.refs(
-                self.repo, left, right, kind=kind,  # type: ignore[arg-type]
-                prefix=prefix, delimiter=delimiter, after=after, amount=amount,
+                self.repo,
+                left,
+                right,
+                kind=kind,  # type: ignore[arg-type]
+                prefix=prefix,
+                delimiter=delimiter,
+                after=after,
+                amount=amount,
             )
         )
 
@@ -389,7 +401,11 @@ class DiffMachine(RuleBasedStateMachine):
         try:
             commit_id = self.call(
                 self.catalog.merges.merge(
-                    self.repo, source, dest, committer=COMMITTER, message=self.message("merge"),
+                    self.repo,
+                    source,
+                    dest,
+                    committer=COMMITTER,
+                    message=self.message("merge"),
                     strategy=strategy,
                 )
             )
@@ -580,8 +596,13 @@ def test_three_dot_without_a_common_ancestor_sees_everything_as_new(env: Env) ->
     orphan = g.refs.put_commit(
         record,
         Commit(
-            tree_id=tree, parents=(), committer=COMMITTER, message="orphan", creation_date=0,
-            metadata=(), generation=1,
+            tree_id=tree,
+            parents=(),
+            committer=COMMITTER,
+            message="orphan",
+            creation_date=0,
+            metadata=(),
+            generation=1,
         ),
     )
     page = env.run(env.catalog.diffs.refs(repo, "main", orphan, kind="three_dot", amount=10))

@@ -230,8 +230,13 @@ def test_a_root_commit_changed_what_it_holds(env: Env, history: History) -> None
     root = env.graveler.refs.put_commit(
         repo,
         Commit(
-            tree_id=c1.tree_id, parents=(), committer=COMMITTER, message="orphan",
-            creation_date=EPOCH, metadata=(), generation=1,
+            tree_id=c1.tree_id,
+            parents=(),
+            committer=COMMITTER,
+            message="orphan",
+            creation_date=EPOCH,
+            metadata=(),
+            generation=1,
         ),
     )
     env.run(env.catalog.branches.create(h.repo, "orphan", root))

@@ -68,9 +68,7 @@ class Env(CatalogEnv):
         return result
 
     def merge(self, source: str, destination: str, **options: Any) -> str:
-        return self.run(
-            self.catalog.merges.merge(REPO, source, destination, committer=COMMITTER, **options)
-        )
+        return self.run(self.catalog.merges.merge(REPO, source, destination, committer=COMMITTER, **options))
 
     def revert(self, branch: str, ref: str, **options: Any) -> str:
         return self.run(self.catalog.merges.revert(REPO, branch, ref, committer=COMMITTER, **options))
@@ -131,9 +129,7 @@ def test_a_conflict_is_of_kind_conflict_and_changes_nothing(env: Env) -> None:
     assert env.state("main") == {"a": b"a-main", "b": b"b0"}
 
 
-@pytest.mark.parametrize(
-    ("strategy", "a"), [("dest-wins", b"a-main"), ("source-wins", b"a-dev")]
-)
+@pytest.mark.parametrize(("strategy", "a"), [("dest-wins", b"a-main"), ("source-wins", b"a-dev")])
 def test_a_strategy_settles_conflicts_and_is_recorded(env: Env, strategy: str, a: bytes) -> None:
     _conflicting(env)
     merged = env.merge("dev", "main", strategy=strategy)
@@ -240,8 +236,13 @@ def test_refs_without_a_common_ancestor_have_no_merge_base(env: Env) -> None:
     orphan = env.graveler.refs.put_commit(
         repo,
         Commit(
-            tree_id=env.commit_of("main").tree_id, parents=(), committer=COMMITTER,
-            message="orphan", creation_date=0, metadata=(), generation=1,
+            tree_id=env.commit_of("main").tree_id,
+            parents=(),
+            committer=COMMITTER,
+            message="orphan",
+            creation_date=0,
+            metadata=(),
+            generation=1,
         ),
     )
     with pytest.raises(NotFound):

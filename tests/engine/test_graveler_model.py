@@ -241,9 +241,7 @@ class GravelerMachine(RuleBasedStateMachine):
         event(f"{what.split()[0]}: ok")
         return result
 
-    def tree_outcome(
-        self, branch: str, merged: Snapshot, conflicts: list[str], allow_empty: bool
-    ) -> Outcome:
+    def tree_outcome(self, branch: str, merged: Snapshot, conflicts: list[str], allow_empty: bool) -> Outcome:
         """The outcome of committing a merged tree onto a branch (merge, revert, pick).
 
         The engine computes the tree before looking at the branch's staging, so with
@@ -353,8 +351,9 @@ class GravelerMachine(RuleBasedStateMachine):
         for key in victims:
             self.staging[branch][key] = None
 
-    @rule(b=picks, what=st.sampled_from(["branch", "key", "prefix"]), key=keys,
-          prefix=st.sampled_from(PREFIXES))
+    @rule(
+        b=picks, what=st.sampled_from(["branch", "key", "prefix"]), key=keys, prefix=st.sampled_from(PREFIXES)
+    )
     def reset(self, b: int, what: str, key: str, prefix: str) -> None:
         """Drop all staged changes of a branch, those of one key, or those under a prefix."""
         branch = self.branch(b)
@@ -363,9 +362,7 @@ class GravelerMachine(RuleBasedStateMachine):
             self.run(f"reset_branch {branch}", lambda: self.g.reset_branch(self.repo, branch), None)
             staging.clear()
         elif what == "key":
-            self.run(
-                f"reset_key {branch} {key}", lambda: self.g.reset_key(self.repo, branch, key), None
-            )
+            self.run(f"reset_key {branch} {key}", lambda: self.g.reset_key(self.repo, branch, key), None)
             staging.pop(key, None)
         else:
             self.run(
@@ -436,7 +433,12 @@ class GravelerMachine(RuleBasedStateMachine):
     # merges -------------------------------------------------------------------------
 
     def do_merge(
-        self, expr: str, source: str | None, dest: str, strategy: str, allow_empty: bool,
+        self,
+        expr: str,
+        source: str | None,
+        dest: str,
+        strategy: str,
+        allow_empty: bool,
         squash: bool,
     ) -> None:
         """Merge ``expr`` (the model resolves it to ``source``) into ``dest``."""
@@ -445,8 +447,15 @@ class GravelerMachine(RuleBasedStateMachine):
 
         def operation() -> str:
             return merging.merge(
-                self.g, self.repo, expr, dest, committer=COMMITTER, message=message,
-                strategy=strategy, allow_empty=allow_empty, squash=squash,
+                self.g,
+                self.repo,
+                expr,
+                dest,
+                committer=COMMITTER,
+                message=message,
+                strategy=strategy,
+                allow_empty=allow_empty,
+                squash=squash,
             )
 
         if source is None:
@@ -474,7 +483,12 @@ class GravelerMachine(RuleBasedStateMachine):
         first=picks,
     )
     def merge(
-        self, ref: tuple[str, int], b: int, strategy: str, allow_empty: bool, squash: bool,
+        self,
+        ref: tuple[str, int],
+        b: int,
+        strategy: str,
+        allow_empty: bool,
+        squash: bool,
         first: int,
     ) -> None:
         """Merge any ref (branch, commit, ``~1``, ``^2``...) into a branch."""
@@ -493,8 +507,12 @@ class GravelerMachine(RuleBasedStateMachine):
         self.do_merge(source, self.heads[source], dest, strategy, False, False)
 
     @rule(
-        b=picks, c=picks, own_history=st.booleans(), parent_number=st.integers(0, 2),
-        allow_empty=st.booleans(), first=picks,
+        b=picks,
+        c=picks,
+        own_history=st.booleans(),
+        parent_number=st.integers(0, 2),
+        allow_empty=st.booleans(),
+        first=picks,
     )
     def revert(
         self, b: int, c: int, own_history: bool, parent_number: int, allow_empty: bool, first: int
@@ -513,8 +531,14 @@ class GravelerMachine(RuleBasedStateMachine):
 
         def operation() -> str:
             return merging.revert(
-                self.g, self.repo, branch, target, committer=COMMITTER,
-                parent_number=parent_number, allow_empty=allow_empty, message=message,
+                self.g,
+                self.repo,
+                branch,
+                target,
+                committer=COMMITTER,
+                parent_number=parent_number,
+                allow_empty=allow_empty,
+                message=message,
             )
 
         parent = self.parent_snapshot(target, parent_number)
@@ -523,9 +547,7 @@ class GravelerMachine(RuleBasedStateMachine):
             no_parent = len(self.commits[target].parents) > 1 and parent_number < 1
             self.run(what, operation, ConflictError if no_parent else ValidationError)
             return
-        merged, conflicts = three_way(
-            self.commits[target].snapshot, self.head_snapshot(branch), parent, ""
-        )
+        merged, conflicts = three_way(self.commits[target].snapshot, self.head_snapshot(branch), parent, "")
         commit_id = self.run(what, operation, self.tree_outcome(branch, merged, conflicts, allow_empty))
         if commit_id is not None:
             self.add_commit(commit_id, merged, (head,))
@@ -549,9 +571,7 @@ class GravelerMachine(RuleBasedStateMachine):
         if parent is None:
             self.run(what, operation, ValidationError)
             return
-        merged, conflicts = three_way(
-            parent, self.head_snapshot(branch), self.commits[target].snapshot, ""
-        )
+        merged, conflicts = three_way(parent, self.head_snapshot(branch), self.commits[target].snapshot, "")
         commit_id = self.run(what, operation, self.tree_outcome(branch, merged, conflicts, False))
         if commit_id is not None:
             self.add_commit(commit_id, merged, (head,))
@@ -614,9 +634,7 @@ class GravelerMachine(RuleBasedStateMachine):
             if parents:
                 resolved = self.g.resolve(self.repo, f"{branch}~1")
                 assert resolved.commit_id == parents[0]
-                assert list(self.g.iterate(self.repo, resolved)) == listing(
-                    self.commits[parents[0]].snapshot
-                )
+                assert list(self.g.iterate(self.repo, resolved)) == listing(self.commits[parents[0]].snapshot)
 
 
 GravelerMachine.TestCase.settings = settings(

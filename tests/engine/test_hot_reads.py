@@ -150,11 +150,14 @@ def test_readers_see_increments_of_other_processes_in_order(reader: SQLiteStore,
 def test_a_writer_killed_before_its_commit(reader: SQLiteStore, writer: SQLiteStore, db: Path) -> None:
     writer.set("p", b"k", b"before")
     assert reader.get_hot("p", b"k") == b"before"
-    child = run_child(db, """
+    child = run_child(
+        db,
+        """
         with store.write_group():
             store.set("p", b"k", b"never committed")
             os.kill(os.getpid(), signal.SIGKILL)
-    """)
+    """,
+    )
     assert child.returncode == -9, child.stderr
     assert reader.get_hot("p", b"k") == b"before"
     writer.set("p", b"k", b"after")
@@ -168,7 +171,9 @@ def test_a_writer_killed_between_its_commit_and_its_mark(
     """The commit is in the file, but the board still says the write is under way."""
     writer.set("p", b"k", b"before")
     assert reader.get_hot("p", b"k") == b"before"
-    child = run_child(db, """
+    child = run_child(
+        db,
+        """
         with store._exclusive():
             store._board.begin("p")
             conn = store._conn()
@@ -176,7 +181,8 @@ def test_a_writer_killed_between_its_commit_and_its_mark(
             conn.execute("UPDATE kv SET value=? WHERE partition='p' AND key=?", (b"committed", b"k"))
             conn.execute("COMMIT")
             os.kill(os.getpid(), signal.SIGKILL)
-    """)
+    """,
+    )
     assert child.returncode == -9, child.stderr
     assert reader.get_hot("p", b"k") == b"committed"
     writer.set("elsewhere", b"k", b"v")  # the next holder of the lock clears the mark...

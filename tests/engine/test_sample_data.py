@@ -34,9 +34,25 @@ if str(TOOLS) not in sys.path:
 from sample_data import datafiles, lakes, make, png  # noqa: E402
 
 EXPECTED_COLUMNS = [
-    "lake_id", "name", "country", "country_code", "continent", "latitude", "longitude",
-    "elevation_m", "area_km2", "max_depth_m", "mean_depth_m", "volume_km3", "shoreline_km",
-    "type", "origin", "trophic_state", "ph", "ice_cover_days", "surveyed_on",
+    "lake_id",
+    "name",
+    "country",
+    "country_code",
+    "continent",
+    "latitude",
+    "longitude",
+    "elevation_m",
+    "area_km2",
+    "max_depth_m",
+    "mean_depth_m",
+    "volume_km3",
+    "shoreline_km",
+    "type",
+    "origin",
+    "trophic_state",
+    "ph",
+    "ice_cover_days",
+    "surveyed_on",
 ]
 EXPECTED_TYPES = {
     "README.md": "text/markdown",
@@ -161,8 +177,7 @@ def test_parquet_reads_with_duckdb(parquet: bytes, tmp_path: Path) -> None:
     try:
         (rows,) = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
         assert rows == lakes.row_count()
-        names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)",
-                                           [str(path)]).fetchall()]
+        names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
         assert names == EXPECTED_COLUMNS
         # The README's exercise: keep only the Danish lakes.
         out = tmp_path / "denmark.parquet"
@@ -179,9 +194,7 @@ def test_parquet_reads_with_duckdb(parquet: bytes, tmp_path: Path) -> None:
 # --- determinism -------------------------------------------------------------------------------
 
 
-def test_regenerating_gives_the_shipped_files(
-    files: dict[str, tuple[bytes, str]], tmp_path: Path
-) -> None:
+def test_regenerating_gives_the_shipped_files(files: dict[str, tuple[bytes, str]], tmp_path: Path) -> None:
     written = make.write(tmp_path)
     on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert list(written) == on_disk == list(files)
@@ -193,7 +206,10 @@ def test_the_script_writes_the_same_bytes_on_every_run(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONHASHSEED="12345")
     run = subprocess.run(
         [sys.executable, "-m", "sample_data.make", "--out", str(tmp_path)],
-        cwd=TOOLS, env=env, capture_output=True, text=True,
+        cwd=TOOLS,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     for path, content in make.generate().items():
@@ -239,8 +255,7 @@ def test_png_encoder_round_trip() -> None:
 def test_data_files_agree_with_the_table(files: dict[str, tuple[bytes, str]]) -> None:
     rows = list(csv.DictReader(io.StringIO(files["data/lakes_by_country.csv"][0].decode())))
     assert sum(int(r["lakes"]) for r in rows) == lakes.row_count()
-    assert {r["country"]: int(r["lakes"]) for r in rows}["Denmark"] == lakes.country_count(
-        "Denmark")
+    assert {r["country"]: int(r["lakes"]) for r in rows}["Denmark"] == lakes.country_count("Denmark")
     countries = json.loads(files["data/countries.json"][0])
     assert [c["name"] for c in countries] == [r["country"] for r in rows]
     deepest = [json.loads(line) for line in files["data/deepest_lakes.jsonl"][0].splitlines()]

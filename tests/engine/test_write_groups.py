@@ -30,8 +30,14 @@ def _engine(tmp_path: Path) -> tuple[Graveler, LocalAdapter, SQLiteStore, Reposi
 
 
 async def _upload(
-    writes: WriteGroups, graveler: Graveler, repo: Repository, branch: str, path: str, data: bytes,
-    *, if_absent: bool = False,
+    writes: WriteGroups,
+    graveler: Graveler,
+    repo: Repository,
+    branch: str,
+    path: str,
+    data: bytes,
+    *,
+    if_absent: bool = False,
 ) -> tuple[str, Entry | Exception]:
     address, writer = graveler.block.new_object_writer(repo.storage_namespace)
     stored = []

@@ -248,9 +248,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
     try:
         with client(server) as http:
             repo = f"crash-{uuid.uuid4().hex[:8]}"
-            response = http.post(
-                "/repositories", json={"name": repo, "storage_namespace": f"local://{repo}"}
-            )
+            response = http.post("/repositories", json={"name": repo, "storage_namespace": f"local://{repo}"})
             assert response.status_code == 201, response.text
             response = http.post(f"/repositories/{repo}/branches", json={"name": "side", "source": "main"})
             assert response.status_code == 201, response.text

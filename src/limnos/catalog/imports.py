@@ -203,7 +203,6 @@ class _Run:
         self.kv = kv
         self.repo = repo
         self.record = record
-        self.stored = _encoder.encode(record)
         self.key = _key(repo, record.id)
         self.sources = sources
         self.commit_args = {"committer": committer, "message": message, "metadata": metadata, "date": date}
