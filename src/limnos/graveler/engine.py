@@ -701,13 +701,16 @@ class Graveler:
 def _overlay(
     staged: Iterator[tuple[str, bytes]], committed: Iterator[tuple[str, bytes]]
 ) -> Iterator[tuple[str, bytes]]:
-    """Merge staged values over committed ones; tombstones hide keys."""
+    """Merge staged values over committed ones; tombstones hide keys.
+
+    Once either side runs out, the rest of the other passes through untouched: a listing
+    with nothing staged in its range costs what a listing of the commit costs.
+    """
     s = next(staged, None)
     c = next(committed, None)
-    while s is not None or c is not None:
-        if c is None or (s is not None and s[0] <= c[0]):
-            assert s is not None
-            if c is not None and s[0] == c[0]:
+    while s is not None and c is not None:
+        if s[0] <= c[0]:
+            if s[0] == c[0]:
                 c = next(committed, None)
             if s[1] != TOMBSTONE:
                 yield s
@@ -715,3 +718,10 @@ def _overlay(
         else:
             yield c
             c = next(committed, None)
+    if c is not None:
+        yield c
+        yield from committed
+    elif s is not None:
+        if s[1] != TOMBSTONE:
+            yield s
+        yield from (item for item in staged if item[1] != TOMBSTONE)
