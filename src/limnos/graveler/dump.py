@@ -154,6 +154,7 @@ def restore(g: Graveler, repo: Repository, refs: RefsDump, *, force: bool, tick:
         if name in existing:
             # Through the engine, so that the branch's staged changes are retired as by any reset.
             g.hard_reset(repo, name, branch.commit_id, force=True)
+            tick()
 
 
 def _has_refs(g: Graveler, repo: Repository) -> bool:
