@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from catalog_env import CatalogEnv
 
-from limnos.catalog import imports
+from limnos.catalog import imports, tasks
 from limnos.errors import Conflict, NotFound
 
 REPO = "imports"
@@ -28,14 +28,14 @@ def record(env: CatalogEnv, import_id: str, *, age: float) -> None:
     """An import's status as the process running it last wrote it, ``age`` seconds ago."""
     repo = env.graveler.get_repository(REPO)
     written = imports._Record(id=import_id, branch="main", update_time=time.time() - age)
-    env.kv.set(imports.PARTITION, imports._key(repo, import_id), imports._encoder.encode(written))
+    tasks.TaskRecords(env.kv, imports.PARTITION, imports._Record).create(repo, written)
 
 
 def test_an_import_whose_process_ended_is_reported_failed(env: CatalogEnv) -> None:
     record(env, "alive", age=1)
     state = env.catalog.imports.status(REPO, "main", "alive")
     assert not state.completed and not state.error
-    record(env, "dead", age=imports.STALE_SECONDS + 1)
+    record(env, "dead", age=tasks.STALE_SECONDS + 1)
     state = env.catalog.imports.status(REPO, "main", "dead")
     assert not state.completed
     assert "process" in state.error

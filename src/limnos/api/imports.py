@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -11,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from limnos.api.common import catalog, current_user, json_response, no_content, query_required, read_json
-from limnos.api.shapes import commit_body
+from limnos.api.shapes import commit_body, date_time
 from limnos.catalog.imports import ImportSource
 
 
@@ -64,7 +63,7 @@ async def import_status(request: Request) -> Response:
     )
     body: dict[str, Any] = {
         "completed": state.completed,
-        "update_time": datetime.fromtimestamp(state.update_time, UTC).isoformat().replace("+00:00", "Z"),
+        "update_time": date_time(state.update_time),
         "ingested_objects": state.ingested_objects,
     }
     if state.metarange_id:

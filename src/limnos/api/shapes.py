@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +25,11 @@ def commit_body(info: CommitInfo) -> dict[str, Any]:
         "generation": commit.generation,
         "version": commit.version,
     }
+
+
+def date_time(seconds: float) -> str:
+    """A Unix time as the contract's date-time (RFC 3339, UTC)."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def ref_body(ref: RefInfo) -> dict[str, Any]:

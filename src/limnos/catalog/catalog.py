@@ -17,6 +17,7 @@ from limnos.block.adapter import BlockAdapter
 from limnos.catalog.branches import Branches
 from limnos.catalog.commits import Commits
 from limnos.catalog.diff import Diffs
+from limnos.catalog.dumps import Dumps
 from limnos.catalog.imports import Imports
 from limnos.catalog.issued import IssuedAddresses
 from limnos.catalog.merges import Merges
@@ -63,6 +64,7 @@ class Catalog:
         # memory store has nothing outside itself to import.
         imports = {"local": import_enabled, "s3": True}.get(block.blockstore_type, False)
         self.imports = Imports(self.stores, kv, enabled=imports)
+        self.dumps = Dumps(self.stores, kv)
         self._storage = StorageInfo(
             blockstore_type=block.blockstore_type,
             import_enabled=imports,

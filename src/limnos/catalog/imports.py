@@ -7,19 +7,17 @@ listing, sorted, into a tree of its own, then makes the branch's new tree from i
 everything under a prefix destination is replaced by what was imported there. One commit
 records it, or none does.
 
-Imports run in a thread of the server process that started them. Their status lives in
-the metadata store, so any process answers for it or cancels it; the running process
-refreshes it at least every :data:`HEARTBEAT_SECONDS`, and an import whose status has not
-been refreshed for :data:`STALE_SECONDS` is reported as failed: its process ended.
+Imports are background tasks (:mod:`limnos.catalog.tasks`): they run in a thread of the
+server process that started them, and their status lives in the metadata store, so any
+process answers for it or cancels it; an import whose status has not been refreshed for
+:data:`~limnos.catalog.tasks.STALE_SECONDS` is reported as failed: its process ended.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Literal
 
@@ -27,9 +25,10 @@ import msgspec
 
 from limnos.block.adapter import ObjectInfo, ObjectNotFoundError
 from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, AddressType, Entry, encode_entry
-from limnos.catalog.errors import Conflict, Invalid, LimnosError, NotFound
+from limnos.catalog.errors import Conflict, Invalid, NotFound
 from limnos.catalog.results import CommitInfo, ImportState
 from limnos.catalog.stores import Part, Stores
+from limnos.catalog.tasks import Heartbeat, TaskRecord, TaskRecords, is_stale, new_task_id, start_task
 from limnos.graveler.errors import DirtyBranchError
 from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path
@@ -38,10 +37,6 @@ from limnos.kv.store import KVStore
 log = logging.getLogger("limnos.imports")
 
 PARTITION = "imports"
-#: How often a running import refreshes its status (and looks for a cancellation).
-HEARTBEAT_SECONDS = 1.0
-#: A running import whose status is older than this is reported as failed.
-STALE_SECONDS = 30.0
 CANCELED = "import canceled"
 _STOPPED = "the import stopped without finishing: the server process running it ended"
 # Entries handed to the tree writer between two looks at the clock.
@@ -57,12 +52,10 @@ class ImportSource(msgspec.Struct, frozen=True):
     destination: str
 
 
-class _Record(msgspec.Struct):
+class _Record(TaskRecord):
     """An import's status as stored."""
 
-    id: str
     branch: str
-    update_time: float
     completed: bool = False
     ingested_objects: int = 0
     metarange_id: str = ""
@@ -74,10 +67,6 @@ class _Record(msgspec.Struct):
     committing: bool = False
 
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(_Record)
-
-
 class _Canceled(Exception):
     pass
 
@@ -87,7 +76,7 @@ class Imports(Part):
 
     def __init__(self, stores: Stores, kv: KVStore, *, enabled: bool) -> None:
         super().__init__(stores)
-        self._kv = kv
+        self._records = TaskRecords(kv, PARTITION, _Record)
         self._enabled = enabled
 
     def start(
@@ -112,10 +101,12 @@ class Imports(Part):
             raise DirtyBranchError(
                 f"branch {branch!r} has uncommitted changes: commit them, or import with force"
             )
-        record = _Record(id=uuid.uuid4().hex, branch=branch, update_time=time.time())
-        self._kv.set(PARTITION, _key(repo, record.id), _encoder.encode(record))
-        run = _Run(self._stores, self._kv, repo, record, sources, committer, message, metadata, date, force)
-        threading.Thread(target=run.run, name=f"limnos-import-{record.id[:8]}", daemon=True).start()
+        record = _Record(id=new_task_id(), branch=branch, update_time=time.time())
+        self._records.create(repo, record)
+        run = _Run(
+            self._stores, self._records, repo, record, sources, committer, message, metadata, date, force
+        )
+        start_task(f"limnos-import-{record.id[:8]}", run.run, run.failed, log)
         return record.id
 
     def status(self, repository: str, branch: str, import_id: str) -> ImportState:
@@ -123,7 +114,7 @@ class Imports(Part):
         repo = self._stores.repository(repository)
         record = self._find(repo, branch, import_id)
         error = record.error
-        if not (record.completed or error) and time.time() - record.update_time > STALE_SECONDS:
+        if not (record.completed or error) and is_stale(record):
             error = _STOPPED
         commit = None
         if record.commit_id:
@@ -140,23 +131,22 @@ class Imports(Part):
     def cancel(self, repository: str, branch: str, import_id: str) -> None:
         """Stop a running import; no commit is made (Conflict once it completed)."""
         repo = self._stores.repository(repository)
-        key = _key(repo, import_id)
-        while True:
-            record = self._find(repo, branch, import_id)
+        self._find(repo, branch, import_id)
+
+        def cancel(record: _Record) -> bool:
             if record.completed or record.committing:
                 raise Conflict(f"import {import_id!r} already completed")
-            if record.error or time.time() - record.update_time > STALE_SECONDS:
+            if record.error or is_stale(record):
                 raise Conflict(f"import {import_id!r} already ended: {record.error or _STOPPED}")
-            old = _encoder.encode(record)
             record.canceled = True
             record.error = record.error or CANCELED
-            record.update_time = time.time()
-            if self._kv.set_if(PARTITION, key, _encoder.encode(record), old):
-                return
+            return True
+
+        if self._records.update(repo, import_id, cancel) is None:
+            raise NotFound(f"import {import_id!r} not found")
 
     def _find(self, repo: Repository, branch: str, import_id: str) -> _Record:
-        data = self._kv.get(PARTITION, _key(repo, import_id))
-        record = None if data is None else _decoder.decode(data)
+        record = self._records.find(repo, import_id)
         if record is None or record.branch != branch:
             raise NotFound(f"import {import_id!r} not found")
         return record
@@ -189,7 +179,7 @@ class _Run:
     def __init__(
         self,
         stores: Stores,
-        kv: KVStore,
+        records: TaskRecords[_Record],
         repo: Repository,
         record: _Record,
         sources: list[ImportSource],
@@ -200,24 +190,22 @@ class _Run:
         force: bool,
     ) -> None:
         self.stores = stores
-        self.kv = kv
+        self.records = records
         self.repo = repo
         self.record = record
-        self.key = _key(repo, record.id)
         self.sources = sources
         self.commit_args = {"committer": committer, "message": message, "metadata": metadata, "date": date}
         self.force = force
-        self.last_beat = time.monotonic()
+        self.heartbeat = Heartbeat()
 
     def run(self) -> None:
         try:
             self._run()
         except _Canceled:
             pass
-        except Exception as err:  # noqa: BLE001 - every failure is reported in the status
-            if not isinstance(err, LimnosError):
-                log.exception("import %s failed", self.record.id)
-            self._save(error=str(err) or type(err).__name__, final=True)
+
+    def failed(self, error: str) -> None:
+        self._save(error=error, final=True)
 
     def _run(self) -> None:
         g = self.stores.graveler
@@ -278,28 +266,25 @@ class _Run:
             yield path, order, _entry(info)
 
     def _progress(self, count: int, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self.last_beat >= HEARTBEAT_SECONDS:
-            self.last_beat = now
+        if self.heartbeat.due() or force:
             self._save(ingested_objects=count)
 
     def _save(self, *, final: bool = False, **changes: object) -> None:
         """Write the status with ``changes``; stop (_Canceled) when a cancellation came
         first, unless this is the final word of a failure."""
-        while True:
-            current = self.kv.get(PARTITION, self.key)
-            record = _decoder.decode(current) if current is not None else self.record
+
+        def change(record: _Record) -> bool:
             if record.canceled and not final:
                 raise _Canceled
             if record.canceled and not changes.get("completed"):
-                return  # canceled: its error says so already
+                return False  # canceled: its error says so already
             for name, value in changes.items():
                 setattr(record, name, value)
-            record.update_time = time.time()
-            encoded = _encoder.encode(record)
-            if current is None or self.kv.set_if(PARTITION, self.key, encoded, current):
-                self.record = record
-                return
+            return True
+
+        written = self.records.update(self.repo, self.record.id, change)
+        if written is not None:
+            self.record = written
 
 
 def _entry(info: ObjectInfo) -> bytes:
@@ -315,7 +300,3 @@ def _entry(info: ObjectInfo) -> bytes:
             content_type=info.content_type or DEFAULT_CONTENT_TYPE,
         )
     )
-
-
-def _key(repo: Repository, import_id: str) -> bytes:
-    return f"{repo.name}/{repo.instance_id}/{import_id}".encode()

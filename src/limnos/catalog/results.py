@@ -7,6 +7,7 @@ from typing import Generic, Literal, TypeVar
 import msgspec
 
 from limnos.catalog.entry import Entry
+from limnos.graveler.dump import RefsDump
 from limnos.graveler.engine import ChangeKind
 from limnos.graveler.model import Commit, Repository
 
@@ -115,6 +116,17 @@ class ImportState(msgspec.Struct, frozen=True):
     error: str
 
 
+class TaskState(msgspec.Struct, frozen=True):
+    """How a dump or a restore stands: done or not, when last heard of, why it failed if
+    it did, and for a dump that succeeded, the ids of its trees."""
+
+    id: str
+    done: bool
+    update_time: float
+    error: str
+    refs: RefsDump | None = None
+
+
 class StorageInfo(msgspec.Struct, frozen=True):
     """What the installation's object storage offers."""
 
@@ -135,8 +147,10 @@ __all__ = [
     "Page",
     "PathError",
     "RefInfo",
+    "RefsDump",
     "Repository",
     "StagingLocation",
     "StorageInfo",
     "StoredObject",
+    "TaskState",
 ]

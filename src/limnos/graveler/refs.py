@@ -173,6 +173,15 @@ class RefStore:
         for item in self.kv.scan(branches_partition(repo), start=start.encode(), prefix=prefix.encode()):
             yield item.key.decode(), decode(item.value, Branch)
 
+    def find_branches(self, repo: Repository, names: list[str]) -> dict[str, Branch]:
+        """The branches among ``names`` that exist, in one read."""
+        found = self.kv.get_many(branches_partition(repo), [name.encode() for name in names])
+        return {key.decode(): decode(value, Branch) for key, value in found.items()}
+
+    def put_branches(self, repo: Repository, branches: list[tuple[str, Branch]]) -> None:
+        """Write several branches in one transaction, whatever they were (a restore)."""
+        self.kv.set_many(branches_partition(repo), [(name.encode(), b.encode()) for name, b in branches])
+
     # tags ---------------------------------------------------------------------------
 
     def find_tag(self, repo: Repository, name: str) -> Tag | None:
@@ -193,6 +202,10 @@ class RefStore:
         for item in self.kv.scan(tags_partition(repo), start=start.encode(), prefix=prefix.encode()):
             yield item.key.decode(), decode(item.value, Tag)
 
+    def put_tags(self, repo: Repository, tags: list[tuple[str, Tag]]) -> None:
+        """Write several tags in one transaction, whatever they were (a restore)."""
+        self.kv.set_many(tags_partition(repo), [(name.encode(), encode(tag)) for name, tag in tags])
+
     # commits ------------------------------------------------------------------------
 
     def put_commit(self, repo: Repository, commit: Commit) -> str:
@@ -201,6 +214,16 @@ class RefStore:
         self.kv.set(commits_partition(repo), commit_id.encode(), commit.encode())
         self._commits.put(f"{repo.instance_id}/{commit_id}", commit)
         return commit_id
+
+    def put_commit_records(self, repo: Repository, records: list[tuple[str, bytes]]) -> None:
+        """Store several commits as ``(id, canonical encoding)`` in one transaction; the
+        caller has checked each id against its encoding."""
+        self.kv.set_many(commits_partition(repo), [(cid.encode(), data) for cid, data in records])
+
+    def commit_records(self, repo: Repository) -> Iterator[tuple[str, bytes]]:
+        """Every commit of the repository as ``(id, canonical encoding)``, in id order."""
+        for item in self.kv.scan(commits_partition(repo)):
+            yield item.key.decode(), item.value
 
     def find_commit(self, repo: Repository, commit_id: str) -> Commit | None:
         """The commit with this full id, or None."""
