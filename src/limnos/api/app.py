@@ -12,8 +12,10 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 
 from limnos.api import (
     auth_routes,
+    branch_protection,
     branches,
     commits,
+    gc_rules,
     health,
     imports,
     metadata,
@@ -89,6 +91,8 @@ def api_routes() -> list[BaseRoute]:
         tags,
         repositories,
         metadata,
+        branch_protection,
+        gc_rules,
         auth_routes,
         health,
     ):
