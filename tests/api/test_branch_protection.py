@@ -19,7 +19,16 @@ import lakefs
 import lakefs_client
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, assert_error, head, upload, upload_url
+from conftest import (
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    Server,
+    assert_error,
+    head,
+    repository_state,
+    upload,
+    upload_url,
+)
 from lakefs_client.api import repositories_api
 from lakefs_client.model.branch_protection_rule import BranchProtectionRule as LegacyRule
 from lakefs_sdk.exceptions import ApiException
@@ -274,24 +283,8 @@ class Protected:
     dev_metarange: str
 
     def state(self) -> dict[str, Any]:
-        """Everything a write could change: refs, each branch's objects (staged ones
-        included) and uncommitted changes, tags, and the bytes in the storage namespace."""
-        http, repo = self.http, self.name
-        branches = http.get(f"/repositories/{repo}/branches", params={"amount": 1000}).json()["results"]
-        tags = http.get(f"/repositories/{repo}/tags", params={"amount": 1000}).json()["results"]
-        state: dict[str, Any] = {
-            "branches": {b["id"]: b["commit_id"] for b in branches},
-            "tags": {t["id"]: t["commit_id"] for t in tags},
-            "stored": self.server.stored_uris(self.server.namespace(repo)),
-        }
-        for branch in state["branches"]:
-            listed = http.get(f"/repositories/{repo}/refs/{branch}/objects/ls", params={"amount": 1000})
-            state[f"objects of {branch}"] = {
-                o["path"]: (o["checksum"], o.get("metadata")) for o in listed.json()["results"]
-            }
-            diff = http.get(f"/repositories/{repo}/branches/{branch}/diff", params={"amount": 1000})
-            state[f"changes of {branch}"] = diff.json()["results"]
-        return state
+        """Everything a write could change (see ``repository_state``)."""
+        return repository_state(self.server, self.http, self.name)
 
 
 @pytest.fixture()
