@@ -388,6 +388,27 @@ def head(sdk: lakefs_sdk.ApiClient, repo: str, branch: str) -> str:
     return str(lakefs_sdk.BranchesApi(sdk).get_branch(repo, branch).commit_id)
 
 
+def repository_state(server: Server, http: httpx.Client, repo: str) -> dict[str, Any]:
+    """Everything a write to a repository could change: its branches and tags, each
+    branch's objects (staged ones included) and uncommitted changes, and what its storage
+    namespace holds."""
+    branches = http.get(f"/repositories/{repo}/branches", params={"amount": 1000}).json()["results"]
+    tags = http.get(f"/repositories/{repo}/tags", params={"amount": 1000}).json()["results"]
+    state: dict[str, Any] = {
+        "branches": {b["id"]: b["commit_id"] for b in branches},
+        "tags": {t["id"]: t["commit_id"] for t in tags},
+        "stored": server.stored_uris(server.namespace(repo)),
+    }
+    for branch in state["branches"]:
+        listed = http.get(f"/repositories/{repo}/refs/{branch}/objects/ls", params={"amount": 1000})
+        state[f"objects of {branch}"] = {
+            o["path"]: (o["checksum"], o.get("metadata")) for o in listed.json()["results"]
+        }
+        diff = http.get(f"/repositories/{repo}/branches/{branch}/diff", params={"amount": 1000})
+        state[f"changes of {branch}"] = diff.json()["results"]
+    return state
+
+
 def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: bytes) -> None:
     """Stage ``data`` at ``path`` through the ``lakefs`` wrapper (the SDK uploads only files)."""
     conf = sdk.configuration

@@ -965,7 +965,38 @@ def test_start_refused_on_a_read_only_repository(
     repo = new_repo(server, sdk, read_only=True)
     source = Source(server, "read-only")
     source.put("a", b"a")
-    refused(sdk, http, repo, import_body([prefix(source.uri, "data/")]), 403)
+    refused(sdk, http, repo, import_body([prefix(source.uri, "data/")]), 403, "read-only repository", repo)
+    assert tree(http, repo) == {}
+
+
+def test_force_imports_into_a_read_only_repository(
+    import_server: Server, import_sdk: lakefs_sdk.ApiClient, import_http: httpx.Client
+) -> None:
+    """``force`` lifts the read-only flag of an import, as in lakeFS: imports are how such
+    repositories are filled."""
+    server, sdk, http = import_server, import_sdk, import_http
+    repo = new_repo(server, sdk, read_only=True)
+    source = Source(server, "read-only-forced")
+    source.put("a", b"a")
+    done = run_import(http, repo, import_body([prefix(source.uri, "data/")], force=True))
+    assert done["completed"] is True
+    assert tree(http, repo) == {"data/a": imported(source.uri_of("a"), b"a")}
+
+
+def test_start_refused_on_a_protected_branch(
+    import_server: Server, import_sdk: lakefs_sdk.ApiClient, import_http: httpx.Client, import_repo: str
+) -> None:
+    """An import commits directly: a protected branch refuses it, even with force."""
+    sdk, http, repo = import_sdk, import_http, import_repo
+    protected = http.put(f"/repositories/{repo}/settings/branch_protection", json=[{"pattern": "main"}])
+    assert protected.status_code == 204
+    source = Source(import_server, "protected")
+    source.put("a", b"a")
+    for body in (
+        import_body([prefix(source.uri, "data/")]),
+        import_body([prefix(source.uri, "data/")], force=True),
+    ):
+        refused(sdk, http, repo, body, 403, "cannot commit to protected branch", repo)
     assert tree(http, repo) == {}
 
 

@@ -12,9 +12,11 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 
 from limnos.api import (
     auth_routes,
+    branch_protection,
     branches,
     commits,
     dumps,
+    gc_rules,
     health,
     imports,
     metadata,
@@ -91,6 +93,8 @@ def api_routes() -> list[BaseRoute]:
         repositories,
         dumps,
         metadata,
+        branch_protection,
+        gc_rules,
         auth_routes,
         health,
     ):

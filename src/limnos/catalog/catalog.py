@@ -18,12 +18,14 @@ from limnos.catalog.branches import Branches
 from limnos.catalog.commits import Commits
 from limnos.catalog.diff import Diffs
 from limnos.catalog.dumps import Dumps
+from limnos.catalog.gc_rules import GarbageCollectionRules
 from limnos.catalog.imports import Imports
 from limnos.catalog.issued import IssuedAddresses
 from limnos.catalog.merges import Merges
 from limnos.catalog.multipart import Multipart
 from limnos.catalog.objects import Objects
 from limnos.catalog.presigned import Presigned
+from limnos.catalog.protection import BranchProtection
 from limnos.catalog.repositories import Repositories
 from limnos.catalog.results import StorageInfo
 from limnos.catalog.staging import Staging
@@ -65,6 +67,8 @@ class Catalog:
         imports = {"local": import_enabled, "s3": True}.get(block.blockstore_type, False)
         self.imports = Imports(self.stores, kv, enabled=imports)
         self.dumps = Dumps(self.stores, kv)
+        self.branch_protection = BranchProtection(self.stores)
+        self.gc_rules = GarbageCollectionRules(self.stores, kv)
         self._storage = StorageInfo(
             blockstore_type=block.blockstore_type,
             import_enabled=imports,

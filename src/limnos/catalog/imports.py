@@ -92,9 +92,10 @@ class Imports(Part):
         force: bool = False,
     ) -> str:
         """Check the import and start it in the background; its id."""
-        repo = self._stores.repository(repository)
+        # ``force`` also lifts a read-only flag, as in lakeFS; it never lifts protection.
+        repo = self._stores.repository(repository, force=force)
         branch_ref = self._stores.branch(repo, branch)
-        self._graveler.check_writable(repo)
+        self._graveler.check_branch_committable(repo, branch)
         self._check_sources(repo, sources)
         assert branch_ref.branch is not None
         if not force and self._graveler.is_dirty(branch_ref.branch):

@@ -37,7 +37,7 @@ class Multipart(Part):
         repo = self._stores.repository(repository)
         self._stores.branch(repo, branch)
         check_path(path)
-        self._graveler.check_writable(repo)
+        self._graveler.check_branch_writable(repo, branch)
         if not 0 <= parts <= MAX_PARTS:
             raise Invalid(f"parts must be between 0 and {MAX_PARTS}")
         self._stores.require_presign()
@@ -103,7 +103,7 @@ class Multipart(Part):
         """Assemble the parts, in ascending order with their ETags, into the object and
         stage it at ``path``."""
         repo, issued = self._open(repository, branch, path, upload_id, address)
-        self._graveler.check_writable(repo)
+        self._graveler.check_branch_writable(repo, branch)
         if not parts:
             raise Invalid("parts are required")
         previous = 0

@@ -15,7 +15,7 @@ from limnos.block.adapter import (
     join_uri,
 )
 from limnos.catalog.entry import AddressType, Entry, decode_entry, encode_entry, normalize_metadata
-from limnos.catalog.errors import DataMissingError, Forbidden, Invalid, LimnosError
+from limnos.catalog.errors import DataMissingError, Invalid, LimnosError
 from limnos.catalog.listing import Listed, list_page
 from limnos.catalog.results import Page, PathError, StoredObject
 from limnos.catalog.stores import Part, Stores
@@ -124,7 +124,7 @@ class Objects(Part):
         branch_ref = self._stores.branch(repo, branch)
         check_path(path)
         graveler = self._graveler
-        graveler.check_writable(repo)  # refused even for a missing path, as in lakeFS
+        graveler.check_branch_writable(repo, branch)  # refused even for a missing path, as in lakeFS
         if find(self._stores, repo, branch_ref, path) is None:
             return
 
@@ -144,7 +144,7 @@ class Objects(Part):
 
         Missing paths succeed and stage nothing; an empty path deletes nothing (Spark deletes
         ``branch/`` this way and expects success). A refusal of the whole deletion (a
-        read-only repository) is reported for each path, as in lakeFS.
+        protected branch, a read-only repository) is reported for each path, as in lakeFS.
         """
         repo = self._stores.repository(repository, force=force)
         branch_ref = self._stores.branch(repo, branch)
@@ -162,16 +162,14 @@ class Objects(Part):
                 continue
             valid.append(path)
         refused: LimnosError | None = None
-        if repo.read_only:
-            refused = Forbidden(f"repository {repo.name!r} is read-only")
-        else:
+        graveler = self._graveler
+        try:
+            graveler.check_branch_writable(repo, branch)
             existing = [path for path in valid if find(self._stores, repo, branch_ref, path) is not None]
-            graveler = self._graveler
-            try:
-                if existing:
-                    await self._stores.writes.run(lambda: graveler.delete_many(repo, branch, existing))
-            except ForbiddenError as err:
-                refused = err
+            if existing:
+                await self._stores.writes.run(lambda: graveler.delete_many(repo, branch, existing))
+        except ForbiddenError as err:
+            refused = err
         if refused is not None:
             errors.extend(PathError(path, refused) for path in valid)
         return errors
@@ -193,6 +191,7 @@ class Objects(Part):
         """
         repo = self._stores.repository(repository, force=force)
         self._stores.branch(repo, branch)
+        self._graveler.check_branch_writable(repo, branch)  # before any byte is copied
         check_path(dest_path, what="destination path")
         check_path(src_path, what="source path")
         source_ref = self._stores.resolve(repo, src_ref or branch)
@@ -240,6 +239,7 @@ class Objects(Part):
         branch_ref = self._stores.branch(repo, branch)
         check_path(path)
         graveler = self._graveler
+        graveler.check_branch_writable(repo, branch)
 
         def update() -> None:
             entry = find(self._stores, repo, branch_ref, path)

@@ -12,11 +12,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from limnos.block.adapter import BlockWriter, ObjectNotFoundError, PutResult
 from limnos.block.presign import SELF_SERVED_PATH, PresignRefusedError, SignedTarget
 from limnos.catalog.errors import NotFound
-from limnos.catalog.issued import IssuedAddresses, NoSuchUploadError
+from limnos.catalog.issued import IssuedAddress, IssuedAddresses, NoSuchUploadError
 from limnos.catalog.objects import read_bytes
 from limnos.catalog.stores import Part, Stores
 from limnos.catalog.threads import run_blocking
 from limnos.catalog.uploads import Batches
+from limnos.graveler import protection
 
 __all__ = ["SELF_SERVED_PATH", "Presigned", "PresignedWrite"]
 
@@ -54,8 +55,12 @@ class Presigned(Part):
 
     def receive(self, target: SignedTarget) -> PresignedWrite:
         """A write of what a PUT URL names: an address handed out and not linked yet
-        (Forbidden otherwise), or a part of an open multipart upload (NotFound otherwise)."""
+        (Forbidden otherwise), or a part of an open multipart upload (NotFound otherwise).
+        Nothing is written for a branch protected since the address was handed out: it
+        could never be linked there (Forbidden)."""
         issued = self._issued.find(target.uri)
+        if issued is not None:
+            self._check_branch(issued)
         block = self._stores.block
         if target.is_part:
             if issued is None or issued.upload_id != target.upload_id:
@@ -76,6 +81,14 @@ class Presigned(Part):
                 yield
 
         return PresignedWrite(lambda: block.writer(target.uri), landing)
+
+    def _check_branch(self, issued: IssuedAddress) -> None:
+        """Refuse an address handed out for what is now a protected branch."""
+        try:
+            repo = self._stores.repository(issued.repository)
+        except NotFound:
+            return  # the address outlived its repository: nothing of it to protect
+        protection.check_write(repo, issued.branch)
 
 
 class PresignedWrite:

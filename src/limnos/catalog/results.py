@@ -9,6 +9,7 @@ import msgspec
 from limnos.catalog.entry import Entry
 from limnos.graveler.dump import RefsDump
 from limnos.graveler.engine import ChangeKind
+from limnos.graveler.gc_rules import GCRules
 from limnos.graveler.model import Commit, Repository
 
 T = TypeVar("T")
@@ -136,16 +137,26 @@ class StorageInfo(msgspec.Struct, frozen=True):
     presign_enabled: bool
 
 
+class ProtectionRules(msgspec.Struct, frozen=True):
+    """A repository's branch protection patterns, sorted, and their version (ETag; ""
+    while there are none)."""
+
+    patterns: tuple[str, ...]
+    etag: str
+
+
 __all__ = [
     "CommitInfo",
     "DiffKind",
     "DiffType",
     "Difference",
+    "GCRules",
     "ImportState",
     "MergeBase",
     "MultipartUpload",
     "Page",
     "PathError",
+    "ProtectionRules",
     "RefInfo",
     "RefsDump",
     "Repository",

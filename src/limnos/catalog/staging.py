@@ -17,6 +17,7 @@ from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import StagingLocation, StoredObject
 from limnos.catalog.stores import Part, Stores, relative_address
 from limnos.catalog.threads import run_blocking
+from limnos.graveler import protection
 from limnos.graveler.errors import PreconditionFailedError
 from limnos.graveler.names import check_path
 
@@ -36,6 +37,9 @@ class Staging(Part):
         repo = self._stores.repository(repository)
         self._stores.branch(repo, branch)
         check_path(path)
+        # Nothing can be linked to a protected branch: no address is handed out for one.
+        # A read-only repository still hands them out, as in lakeFS: a forced link fills it.
+        protection.check_write(repo, branch)
         block = self._stores.block
         if presign:
             self._stores.require_presign()
@@ -73,7 +77,7 @@ class Staging(Part):
             raise Invalid("checksum is required")
         if size < 0:
             raise Invalid("size_bytes must not be negative")
-        self._graveler.check_writable(repo)
+        self._graveler.check_branch_writable(repo, branch)
         relative = relative_address(repo, address)
         issued = None
         if relative is not None:

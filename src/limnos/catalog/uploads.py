@@ -47,6 +47,7 @@ class Uploads(Part):
         repo = self._stores.repository(repository, force=force)
         branch_ref = self._stores.branch(repo, branch)
         check_path(path)
+        self._graveler.check_branch_writable(repo, branch)  # before any byte is received
         if if_absent and find(self._stores, repo, branch_ref, path) is not None:
             raise PreconditionFailedError("path already exists")
         assert branch_ref.branch is not None

@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 
 from limnos.block.adapter import BlockAdapter, ObjectNotFoundError, join_uri
-from limnos.graveler import history, revparse
+from limnos.graveler import history, protection, revparse
 from limnos.graveler.committed import CommittedStore
 from limnos.graveler.errors import (
     AlreadyExistsError,
@@ -242,6 +242,35 @@ class Graveler:
 
         retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
 
+    def update_protected_branches(
+        self,
+        name: str,
+        update: Callable[[tuple[str, ...]], Iterable[str]],
+        *,
+        if_match: str | None = None,
+    ) -> None:
+        """Change a repository's branch protection patterns with compare-and-set.
+
+        With ``if_match``, the change is made only while the rules are at that version
+        (their ETag, "" for no rules), else PreconditionFailedError. Patterns are
+        validated (ValidationError); a read-only repository refuses the change, as in
+        lakeFS.
+        """
+
+        def attempt() -> Literal[True] | None:
+            repo, raw = self.refs.repository_record(name)
+            self.check_writable(repo)
+            current = repo.protected_branches
+            if if_match is not None and not protection.etag_matches(current, if_match):
+                raise PreconditionFailedError(
+                    f"branch protection rules of repository {name!r} do not match If-Match: "
+                    "they changed since it was read"
+                )
+            changed = msgspec.structs.replace(repo, protected_branches=protection.normalized(update(current)))
+            return True if self.refs.update_repository(raw, changed) else None
+
+        retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
+
     # refs ---------------------------------------------------------------------------
 
     def resolve(self, repo: Repository, ref: str) -> ResolvedRef:
@@ -283,7 +312,8 @@ class Graveler:
         return self.refs.list_branches(repo, start, prefix)
 
     def delete_branch(self, repo: Repository, name: str) -> None:
-        """Delete a branch (never the default one) and its staged changes."""
+        """Delete a branch (never the default one, nor a protected one) and its staged changes."""
+        protection.check_delete(repo, name)
         self.check_writable(repo)
         if name == repo.default_branch:
             raise ForbiddenError(f"branch {name!r} is the default branch and cannot be deleted")
@@ -408,7 +438,19 @@ class Graveler:
     def check_writable(self, repo: Repository) -> None:
         """Raise ForbiddenError if the repository is read-only."""
         if repo.read_only:
-            raise ForbiddenError(f"repository {repo.name!r} is read-only")
+            raise ForbiddenError(f"read-only repository: {repo.name!r}")
+
+    def check_branch_writable(self, repo: Repository, branch_name: str) -> None:
+        """Raise ForbiddenError unless the branch takes staged writes and resets: not
+        protected, in a repository that is not read-only (protection first, as in lakeFS)."""
+        protection.check_write(repo, branch_name)
+        self.check_writable(repo)
+
+    def check_branch_committable(self, repo: Repository, branch_name: str) -> None:
+        """Raise ForbiddenError unless the branch takes direct commits: not protected, in a
+        repository that is not read-only. Merges into a protected branch do not ask this."""
+        protection.check_commit(repo, branch_name)
+        self.check_writable(repo)
 
     def _staged_write(
         self,
@@ -424,7 +466,7 @@ class Graveler:
         the branch as read earlier by the caller: only the read *after* the write decides,
         so an older record merely costs one more round.
         """
-        self.check_writable(repo)
+        self.check_branch_writable(repo, branch_name)
         branch = known if known is not None else self.refs.get_branch(repo, branch_name)
 
         def attempt() -> Literal[True] | None:
@@ -483,7 +525,8 @@ class Graveler:
 
     def delete(self, repo: Repository, branch_name: str, key: str) -> None:
         """Stage the deletion of ``key``; raises NotFoundError when it does not exist."""
-        self.check_writable(repo)  # before the lookup: a read-only repository refuses any delete
+        # Before the lookup: a protected branch or a read-only repository refuses any delete.
+        self.check_branch_writable(repo, branch_name)
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
             raise NotFoundError(f"branch {branch_name!r} not found")
@@ -498,7 +541,7 @@ class Graveler:
 
     def reset_branch(self, repo: Repository, branch_name: str) -> None:
         """Drop every uncommitted change of a branch."""
-        self.check_writable(repo)
+        self.check_branch_writable(repo, branch_name)
 
         def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
@@ -512,13 +555,13 @@ class Graveler:
 
     def reset_key(self, repo: Repository, branch_name: str, key: str) -> None:
         """Drop the uncommitted change of one key."""
-        self.check_writable(repo)
+        self.check_branch_writable(repo, branch_name)
         branch = self.refs.get_branch(repo, branch_name)
         self.staging.drop_key([branch.staging_token, *branch.sealed_tokens], key)
 
     def reset_prefix(self, repo: Repository, branch_name: str, prefix: str) -> None:
         """Drop the uncommitted changes of every key under ``prefix``."""
-        self.check_writable(repo)
+        self.check_branch_writable(repo, branch_name)
         branch = self.refs.get_branch(repo, branch_name)
         self.staging.drop_prefix([branch.staging_token, *branch.sealed_tokens], prefix)
 
@@ -528,7 +571,7 @@ class Graveler:
 
     def hard_reset(self, repo: Repository, branch_name: str, ref: str, *, force: bool) -> None:
         """Point a branch at ``ref``'s commit; refused with staged changes unless ``force``."""
-        self.check_writable(repo)
+        self.check_branch_writable(repo, branch_name)
         target = self.resolve(repo, ref).commit_id
 
         def attempt() -> Literal[True] | None:
@@ -565,7 +608,7 @@ class Graveler:
         racing another retries on top of it. Should the branch stay too busy, it gives up
         with TooManyRequestsError, leaving every staged write staged.
         """
-        self.check_writable(repo)
+        self.check_branch_committable(repo, branch_name)
         ns = repo.storage_namespace
 
         def attempt() -> str | None:
@@ -638,14 +681,19 @@ class Graveler:
         date: int | None = None,
         require_clean: bool = True,
         allow_empty: bool = False,
+        merging: bool = False,
     ) -> str | None:
         """Commit a tree computed against ``expected_head`` on top of a branch.
 
         Returns None when the branch head moved meanwhile (the caller recomputes the
         tree and tries again). With ``require_clean`` a branch with staged changes is
-        refused (DirtyBranchError).
+        refused (DirtyBranchError). Only a ``merging`` commit may land on a protected
+        branch.
         """
-        self.check_writable(repo)
+        if merging:
+            self.check_writable(repo)
+        else:
+            self.check_branch_committable(repo, branch_name)
 
         def attempt() -> tuple[str | None] | None:
             branch, raw = self.refs.get_branch_record(repo, branch_name)

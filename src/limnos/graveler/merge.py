@@ -63,6 +63,7 @@ def merge(
     destination) or NoChangesError (nothing to merge, unless ``allow_empty``).
     """
     merge_strategy(strategy)
+    g.check_writable(repo)  # before any tree is computed; a protected branch takes merges
     source = g.resolve(repo, source_ref).commit_id
     ns = repo.storage_namespace
     message = message or f"Merge '{source_ref}' into '{dest_branch}'"
@@ -82,6 +83,7 @@ def merge(
             metadata=metadata,
             extra_parent=None if squash else source,
             allow_empty=allow_empty,
+            merging=True,
         )
 
     return _until_landed(dest_branch, attempt)
@@ -121,7 +123,8 @@ def revert(
     message: str = "",
     metadata: dict[str, str] | None = None,
 ) -> str:
-    """Commit the inverse of ``ref``'s changes on top of a branch."""
+    """Commit the inverse of ``ref``'s changes on top of a branch (not a protected one)."""
+    g.check_branch_committable(repo, branch_name)
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
     parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ConflictError)
@@ -158,8 +161,10 @@ def cherry_pick(
 
     The commit keeps ``ref``'s message and metadata unless ``message`` / ``metadata``
     replace them, and records where it came from, as lakeFS does: ``cherry-pick-origin``
-    (the picked commit's id) and ``cherry-pick-committer`` (its committer).
+    (the picked commit's id) and ``cherry-pick-committer`` (its committer). A protected
+    branch takes no cherry-picks: only merges.
     """
+    g.check_branch_committable(repo, branch_name)
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
     parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ValidationError)

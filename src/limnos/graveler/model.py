@@ -20,6 +20,8 @@ class Repository(msgspec.Struct, frozen=True):
     instance_id: str  # changes when a repository is deleted and re-created
     read_only: bool = False
     metadata: dict[str, str] = {}
+    #: Branch name patterns that take no direct writes or commits (graveler/protection.py).
+    protected_branches: tuple[str, ...] = ()
 
 
 class Commit(msgspec.Struct, frozen=True, array_like=True):

@@ -2,7 +2,8 @@
 
 Partitions: ``repos`` (name -> Repository), ``namespaces`` (storage namespace ->
 repository name, so one namespace serves one repository), and per repository
-instance ``<instance>/branches``, ``<instance>/tags``, ``<instance>/commits``.
+instance ``<instance>/branches``, ``<instance>/tags``, ``<instance>/commits`` and
+``<instance>/settings`` (repository-level settings such as GC rules).
 Branch records change only by compare-and-set.
 """
 
@@ -35,6 +36,11 @@ def tags_partition(repo: Repository) -> str:
 def commits_partition(repo: Repository) -> str:
     """Partition of a repository's commits."""
     return f"{repo.instance_id}/commits"
+
+
+def settings_partition(repo: Repository) -> str:
+    """Partition of a repository's settings (one record per setting)."""
+    return f"{repo.instance_id}/settings"
 
 
 class _LRU:
@@ -111,8 +117,13 @@ class RefStore:
         self.delete_repository_instance(repo)
 
     def delete_repository_instance(self, repo: Repository) -> None:
-        """Remove the branches, tags and commits of one repository instance."""
-        for partition in (branches_partition(repo), tags_partition(repo), commits_partition(repo)):
+        """Remove the branches, tags, commits and settings of one repository instance."""
+        for partition in (
+            branches_partition(repo),
+            tags_partition(repo),
+            commits_partition(repo),
+            settings_partition(repo),
+        ):
             self.kv.delete_prefix(partition)
 
     def claim_namespace(self, namespace: str, repo_name: str) -> bool:
