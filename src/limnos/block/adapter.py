@@ -31,7 +31,10 @@ class BlockError(Exception):
 
 
 class ObjectNotFoundError(BlockError, NotFound):
-    """The object does not exist."""
+    """The object does not exist; ``what`` names it (its address, usually)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not found: {what}")
 
 
 class InvalidAddressError(BlockError, Invalid):
@@ -255,7 +258,9 @@ class BlockAdapter(ABC):
         """Raise InvalidAddressError when ``uri`` is not an address of this store."""
         scheme, _ = split_uri(uri)
         if scheme not in self.schemes:
-            raise InvalidAddressError(f"address {uri!r} is not of the {self.blockstore_type} blockstore")
+            raise InvalidAddressError(
+                f"invalid address: {uri!r} is not of the {self.blockstore_type} blockstore"
+            )
 
     def validate_external(self, uri: str) -> None:
         """Raise InvalidAddressError unless ``uri`` may be linked as an object kept outside
@@ -267,7 +272,7 @@ class BlockAdapter(ABC):
         scheme = namespace.split("://", 1)[0] if "://" in namespace else ""
         if scheme not in self.schemes:
             raise InvalidAddressError(
-                f"storage namespace {namespace!r} does not match blockstore type "
+                f"invalid namespace: {namespace!r} does not match blockstore type "
                 f"{self.blockstore_type!r} (expected {self.schemes[0]}://...)"
             )
 
@@ -290,6 +295,6 @@ def join_uri(namespace: str, relative: str) -> str:
 def split_uri(uri: str) -> tuple[str, str]:
     """``scheme://rest`` -> ``(scheme, rest)``; raises InvalidAddressError."""
     if "://" not in uri:
-        raise InvalidAddressError(f"not an object address: {uri!r}")
+        raise InvalidAddressError(f"invalid address: {uri!r} is not an object address")
     scheme, rest = uri.split("://", 1)
     return scheme, rest

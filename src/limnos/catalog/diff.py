@@ -17,6 +17,7 @@ from limnos.catalog.listing import Listed, list_page
 from limnos.catalog.results import Difference, DiffKind, DiffType, Page
 from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
+from limnos.graveler import revparse
 from limnos.graveler.engine import Change, Graveler, change_kind
 from limnos.graveler.model import Repository
 from limnos.graveler.revparse import ResolvedRef
@@ -153,6 +154,10 @@ class Diffs(Part):
     ) -> Page[Listed[Difference]]:
         """A page of the differences between two refs."""
         repo = self._stores.repository(repository)
+        # Only a two-dot diff's right side may be a staging area (``main$``), as in lakeFS.
+        revparse.require_commit(left)
+        if kind == "three_dot":
+            revparse.require_commit(right)
         left_ref = self._stores.resolve(repo, left)
         right_ref = self._stores.resolve(repo, right)
 

@@ -48,7 +48,7 @@ class Uploads(Part):
         branch_ref = self._stores.branch(repo, branch)
         check_path(path)
         if if_absent and find(self._stores, repo, branch_ref, path) is not None:
-            raise PreconditionFailedError("path already exists")
+            raise PreconditionFailedError(f"path already exists: {path!r}")
         assert branch_ref.branch is not None
         return Upload(self._stores, repo, branch, branch_ref.branch, path, if_absent)
 
