@@ -25,17 +25,22 @@ from limnos.graveler.revparse import ResolvedRef
 Scan = Callable[[str], Iterator[tuple[str, Difference]]]
 
 
-def difference(change: Change, kind: DiffKind | None = None) -> Difference:
-    """An engine change with its entries decoded, reported as ``kind`` (default: its own)."""
+def difference(change: Change, kind: DiffKind | None = None, *, uncommitted: bool = False) -> Difference:
+    """An engine change with its entries decoded, reported as ``kind`` (default: its own).
+
+    Its size is the object's on the side that has it, right first; an ``uncommitted``
+    removal reports 0, as lakeFS does (its staging area holds only the tombstone).
+    """
     left = None if change.left is None else decode_entry(change.left)
     right = None if change.right is None else decode_entry(change.right)
-    return Difference(change.key, kind or change.kind, left, right)
+    shown = right or (None if uncommitted else left)
+    return Difference(change.key, kind or change.kind, left, right, shown.size if shown is not None else 0)
 
 
-def decoded(changes: Iterator[Change]) -> Iterator[tuple[str, Difference]]:
+def decoded(changes: Iterator[Change], *, uncommitted: bool = False) -> Iterator[tuple[str, Difference]]:
     """Engine changes as (path, difference) with their entries decoded."""
     for change in changes:
-        yield change.key, difference(change)
+        yield change.key, difference(change, uncommitted=uncommitted)
 
 
 def with_staged(
@@ -114,7 +119,7 @@ def uncommitted_scan(g: Graveler, repo: Repository, branch: str, prefix: str) ->
     """A scan over a branch's uncommitted changes, for :func:`list_page`."""
 
     def scan(start: str) -> Iterator[tuple[str, Difference]]:
-        return decoded(g.diff_uncommitted(repo, branch, start=start, prefix=prefix))
+        return decoded(g.diff_uncommitted(repo, branch, start=start, prefix=prefix), uncommitted=True)
 
     return scan
 

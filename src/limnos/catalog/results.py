@@ -80,12 +80,9 @@ class Difference(msgspec.Struct, frozen=True):
     kind: DiffKind
     left: Entry | None
     right: Entry | None
-
-    @property
-    def size(self) -> int | None:
-        """Size of the object on the side that has it (right first)."""
-        entry = self.right or self.left
-        return entry.size if entry is not None else None
+    #: The size reported for the path, as lakeFS reports it: the object's on the side that
+    #: has it (right first), but 0 for a path an uncommitted change removes.
+    size: int
 
 
 class PathError(msgspec.Struct, frozen=True):
