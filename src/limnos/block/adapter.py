@@ -115,6 +115,9 @@ class BlockAdapter(ABC):
     schemes: tuple[str, ...] = ()
     #: The lakeFS blockstore type name reported by getStorageConfig.
     blockstore_type: str = ""
+    #: The namespace prefix reported when ``blockstore.default_namespace_prefix`` is not
+    #: set (lakeFS's adapters: ``local://`` for local storage, nothing for the others).
+    default_namespace_prefix: str = ""
     #: Whether objects written with :meth:`BlockWriter.finish` are made durable together
     #: by one :meth:`sync`, at less cost than a :meth:`BlockWriter.commit` each.
     syncs_in_groups: bool = False
@@ -275,6 +278,18 @@ class BlockAdapter(ABC):
                 f"invalid namespace: {namespace!r} does not match blockstore type "
                 f"{self.blockstore_type!r} (expected {self.schemes[0]}://...)"
             )
+
+    def canonical_namespace(self, namespace: str) -> str:
+        """``namespace`` in the one form a repository records and claims: no empty path
+        segments and no trailing ``/`` (``s3://b//p/`` is ``s3://b/p``). Raises
+        InvalidAddressError for a namespace that cannot be one here."""
+        BlockAdapter.validate_namespace(self, namespace)  # the scheme, before splitting
+        scheme, rest = split_uri(namespace)
+        if not rest or rest.startswith("/"):
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} names no bucket")
+        canonical = f"{scheme}://" + "/".join(part for part in rest.split("/") if part)
+        self.validate_namespace(canonical)
+        return canonical
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

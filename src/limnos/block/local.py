@@ -15,6 +15,7 @@ from pathlib import Path
 from limnos.block.adapter import (
     CHUNK_SIZE,
     DEFAULT_PRESIGN_EXPIRY_SECONDS,
+    BlockAdapter,
     BlockWriter,
     InvalidAddressError,
     InvalidPartError,
@@ -45,6 +46,7 @@ class LocalAdapter(SelfServedAdapter):
 
     schemes = ("local",)
     blockstore_type = "local"
+    default_namespace_prefix = "local://"
     # One syncfs per filesystem makes a whole group of new files durable: far cheaper than
     # an fdatasync and a directory fsync for each of them.
     syncs_in_groups = HAVE_SYNCFS
@@ -92,6 +94,25 @@ class LocalAdapter(SelfServedAdapter):
         if not rest.strip("/") or rest.startswith("/"):
             raise InvalidAddressError(f"invalid namespace: {namespace!r} must be local://<relative path>")
         self._path(namespace, writing=True)
+
+    def canonical_namespace(self, namespace: str) -> str:
+        """A namespace is a directory below the root, however written: ``local:///x``,
+        ``local://x/``, ``local://./x`` and ``local://x/.`` are all ``local://x`` (as in
+        lakeFS, whose local adapter joins the namespace's path onto its root). The root
+        itself is refused: it holds every repository's namespace."""
+        BlockAdapter.validate_namespace(self, namespace)
+        _, rest = split_uri(namespace)
+        parts = [part for part in rest.split("/") if part not in ("", ".")]
+        if ".." in parts:
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} contains '..'")
+        if not parts:
+            raise InvalidAddressError(
+                f"invalid namespace: {namespace!r} is the root of the blockstore; "
+                "name a directory below it, such as local://my-repo"
+            )
+        canonical = "local://" + "/".join(parts)
+        self.validate_namespace(canonical)
+        return canonical
 
     def writer(self, uri: str) -> BlockWriter:
         path = self._path(uri, writing=True)

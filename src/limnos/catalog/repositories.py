@@ -53,9 +53,11 @@ class Repositories(Part):
             def initial_tree(namespace: str, empty_tree: str) -> str:
                 return build_tree(graveler.committed, graveler.block, namespace, empty_tree, sample_files())
 
+        # One namespace, one spelling: the record and the claim hold the canonical form.
+        namespace = self._stores.block.canonical_namespace(storage_namespace)
         return self._graveler.create_repository(
             name,
-            storage_namespace,
+            namespace,
             default_branch or "main",
             bare=bare,
             read_only=read_only,

@@ -119,6 +119,8 @@ class StorageInfo(msgspec.Struct, frozen=True):
     import_enabled: bool
     #: Presigned URLs, direct uploads and presigned multipart uploads.
     presign_enabled: bool
+    #: Where clients put new repositories' storage namespaces.
+    default_namespace_prefix: str
 
 
 __all__ = [
