@@ -8,6 +8,7 @@ from limnos.catalog.log import LogQuery, log_page
 from limnos.catalog.results import CommitInfo, Page
 from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
+from limnos.graveler import revparse
 from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import DirtyBranchError, TooManyRequestsError
@@ -69,6 +70,7 @@ class Commits(Part):
     def get(self, repository: str, ref: str) -> CommitInfo:
         """The commit a ref expression names."""
         repo = self._stores.repository(repository)
+        revparse.require_commit(ref, revparse.should_point_to_a_commit)
         commit_id = self._stores.resolve(repo, ref).commit_id
         return CommitInfo(commit_id, self._graveler.get_commit(repo, commit_id))
 

@@ -59,7 +59,10 @@ class Stores:
 
     def resolve_branch(self, repo: Repository, name: str) -> ResolvedRef:
         """Resolve ``name`` and require a branch (NotFound otherwise)."""
-        resolved = self.graveler.resolve(repo, name)
+        try:
+            resolved = self.graveler.resolve(repo, name)
+        except NotFoundError:
+            raise NotFoundError(f"branch not found: {name!r}") from None
         if resolved.branch is None:
             raise NotFoundError(f"branch not found: {name!r}")
         return resolved

@@ -94,6 +94,11 @@ def staging_is_not_a_commit(ref: str) -> str:
     return f"reference {ref!r}: reference to staging area with $ is not a commit"
 
 
+def should_point_to_a_commit(ref: str) -> str:
+    """What a client reading a commit (or tagging one) is told of a staging area."""
+    return invalid_ref(ref, "should point to a commit")
+
+
 def require_commit(ref: str, message: Callable[[str], str] = staging_is_not_a_commit) -> None:
     """Raise ValidationError if ``ref`` names a branch's staging area (``main$``) where the
     operation needs a commit; ``message`` words the refusal."""
@@ -151,14 +156,15 @@ def _resolve_base(refs: RefStore, repo: Repository, base: str) -> str:
         return tag.commit_id
     if not _HEX.fullmatch(base):
         raise NotFoundError(f"ref {base!r}: not found")
+    # Hex digits were last looked up as (the start of) a commit id.
     if len(base) == 64:
         if refs.find_commit(repo, base) is None:
-            raise NotFoundError(f"ref {base!r}: not found")
+            raise NotFoundError(f"ref {base!r}: commit not found")
         return base
     matches = refs.commits_with_prefix(repo, base, limit=2)
     if len(matches) != 1:
         why = "" if not matches else ": more than one commit id starts with it"
-        raise NotFoundError(f"ref {base!r}: not found{why}")
+        raise NotFoundError(f"ref {base!r}: commit not found{why}")
     return matches[0]
 
 
