@@ -244,7 +244,8 @@ class Graveler:
             changed = msgspec.structs.replace(repo, metadata=update(dict(repo.metadata)))
             return True if self.refs.update_repository(raw, changed) else None
 
-        retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
+        busy = f"Too many attempts, try again later: repository {name!r} is busy"
+        retry(attempt, busy=busy, error=TooManyRequestsError)
 
     # refs ---------------------------------------------------------------------------
 
