@@ -42,6 +42,9 @@ class Backend:
     namespace_prefix: str = "local://"
     blockstore_type: str = "local"
     s3_endpoint: str = ""
+    #: What getConfig reports as ``default_namespace_prefix``: set by
+    #: ``blockstore.default_namespace_prefix``, or the blockstore's own default.
+    default_namespace_prefix: str = "local://"
 
     def namespace(self, name: str) -> str:
         """A storage namespace for repository ``name`` on this backend."""
@@ -277,7 +280,8 @@ def postgres_database() -> Iterator[str]:
 
 
 def postgres_s3_backend(database_dsn: str, s3_endpoint: str, prefix: str) -> Backend:
-    """A backend on PostgreSQL and S3 (moto), with namespaces under ``prefix`` in the bucket."""
+    """A backend on PostgreSQL and S3 (moto), with namespaces under ``prefix`` in the bucket
+    (which is also the server's default namespace prefix)."""
     return Backend(
         "postgres-s3",
         env={
@@ -289,10 +293,12 @@ def postgres_s3_backend(database_dsn: str, s3_endpoint: str, prefix: str) -> Bac
             "LAKEFS_BLOCKSTORE_S3_REGION": "us-east-1",
             "LAKEFS_BLOCKSTORE_S3_CREDENTIALS_ACCESS_KEY_ID": "limnos-test",
             "LAKEFS_BLOCKSTORE_S3_CREDENTIALS_SECRET_ACCESS_KEY": "limnos-test-secret",
+            "LAKEFS_BLOCKSTORE_DEFAULT_NAMESPACE_PREFIX": f"s3://{S3_BUCKET}/{prefix}",
         },
         namespace_prefix=f"s3://{S3_BUCKET}/{prefix}/",
         blockstore_type="s3",
         s3_endpoint=s3_endpoint,
+        default_namespace_prefix=f"s3://{S3_BUCKET}/{prefix}",
     )
 
 

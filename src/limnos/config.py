@@ -112,6 +112,9 @@ class Blockstore(msgspec.Struct, frozen=True, kw_only=True):
     """``blockstore.*``: where objects live."""
 
     type: BlockstoreType
+    # Where clients put new repositories' namespaces (reported by getConfig; lakefs-spec
+    # builds namespaces from it). Empty: the blockstore's own default ("local://" for local).
+    default_namespace_prefix: str = ""
     local: LocalBlockstore = msgspec.field(default_factory=LocalBlockstore)
     signing: BlockstoreSigning = msgspec.field(default_factory=BlockstoreSigning)
     s3: S3Blockstore = msgspec.field(default_factory=S3Blockstore)
@@ -380,6 +383,9 @@ def _apply_quickstart(values: dict[str, Any], raw: dict[str, Any]) -> None:
     for key, value in fixed.items():
         if key not in raw or not values.get(key):
             values[key] = value
+    prefix = "blockstore.default_namespace_prefix"
+    if values["blockstore.type"] == "local" and not values.get(prefix):
+        values[prefix] = "local://"
 
 
 def _one_of(values: dict[str, Any], key: str, choices: tuple[str, ...]) -> None:

@@ -431,12 +431,14 @@ def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
     lakefs_sdk.ObjectsApi(sdk).delete_object(repo, "main", "temp")
 
     flat = diff(http, repo, "main")
+    # A removed path reports size 0, as in lakeFS: the staging area holds only its
+    # tombstone (committed diffs report the removed object's size).
     assert flat["results"] == [
         {"type": "added", "path": "dir/new", "path_type": "object", "size_bytes": 5},
         {"type": "changed", "path": "dir/old", "path_type": "object", "size_bytes": 8},
-        {"type": "removed", "path": "dir/sub/gone", "path_type": "object", "size_bytes": 5},
+        {"type": "removed", "path": "dir/sub/gone", "path_type": "object", "size_bytes": 0},
         {"type": "added", "path": "other/x", "path_type": "object", "size_bytes": 1},
-        {"type": "removed", "path": "top", "path_type": "object", "size_bytes": 1},
+        {"type": "removed", "path": "top", "path_type": "object", "size_bytes": 0},
     ]
     assert flat["pagination"]["has_more"] is False
 
@@ -444,7 +446,7 @@ def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
     assert folded["results"] == [
         {"type": "prefix_changed", "path": "dir/", "path_type": "common_prefix"},
         {"type": "prefix_changed", "path": "other/", "path_type": "common_prefix"},
-        {"type": "removed", "path": "top", "path_type": "object", "size_bytes": 1},
+        {"type": "removed", "path": "top", "path_type": "object", "size_bytes": 0},
     ]
     inner = diff(http, repo, "main", delimiter="/", prefix="dir/")
     assert [(r["path"], r["path_type"]) for r in inner["results"]] == [
@@ -470,6 +472,7 @@ def test_diff_branch(sdk: lakefs_sdk.ApiClient, client: lakefs.Client, http: htt
     assert [(c.type, c.path, c.size_bytes) for c in changes] == [
         (r["type"], r["path"], r["size_bytes"]) for r in flat["results"]
     ]
+    assert ("removed", "top", 0) in [(c.type, c.path, c.size_bytes) for c in changes]
     lakefs_sdk_diff = lakefs_sdk.BranchesApi(sdk).diff_branch(repo, "main", delimiter="/")
     assert [d.path for d in lakefs_sdk_diff.results] == ["dir/", "other/", "top"]
 

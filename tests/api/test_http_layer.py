@@ -74,7 +74,7 @@ def test_paths_that_are_not_utf8_are_bad_requests(http: httpx.Client, repo: str)
 def test_branch_names_are_ascii(http: httpx.Client, repo: str) -> None:
     url = f"/repositories/{repo}/branches"
     for name in ("café", "x²", "日本", "main\n"):
-        assert_error(http.post(url, json={"name": name, "source": "main"}), 400, "branch name")
+        assert_error(http.post(url, json={"name": name, "source": "main"}), 400, "branch id: invalid value")
     assert http.post(url, json={"name": "Plain_ASCII-1", "source": "main"}).status_code == 201
 
 

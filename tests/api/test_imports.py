@@ -1001,7 +1001,8 @@ def test_start_refused_on_a_protected_branch(
 
 
 def test_imports_disabled_by_default(backend: Backend, request: pytest.FixtureRequest) -> None:
-    """The default server's local blockstore has imports disabled: 400 naming the key."""
+    """The default server's local blockstore has imports disabled: 403 in lakeFS's words,
+    naming the key."""
     if backend.blockstore_type != "local":
         pytest.skip("only the local blockstore has imports disabled by default; S3 always allows them")
     server: Server = request.getfixturevalue("server")
@@ -1015,7 +1016,7 @@ def test_imports_disabled_by_default(backend: Backend, request: pytest.FixtureRe
     source.mkdir()
     (source / "a").write_bytes(b"a")
     body = import_body([prefix(f"local://{source.resolve()}/", "data/")])
-    refused(sdk, http, repo, body, 400, "import_enabled")
+    refused(sdk, http, repo, body, 403, "import is not supported for this storage", "import_enabled")
     assert tree(http, repo) == {}
 
 

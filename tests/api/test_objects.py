@@ -561,6 +561,7 @@ def test_reads_at_refs(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str)
 
     expected = {
         "main": b"three",
+        "main$": b"three",  # the staging area, named explicitly
         "main@": b"two",
         second: b"two",
         second[:12]: b"two",
@@ -579,6 +580,9 @@ def test_reads_at_refs(sdk: lakefs_sdk.ApiClient, http: httpx.Client, repo: str)
 
     assert get(http, repo, "new.txt", ref="main@").status_code == 404
     assert get(http, repo, "new.txt", ref="v1").status_code == 404
+    # '$' follows a plain branch name only, as in lakeFS.
+    for ref, status in (("v1$", 400), (f"{second}$", 400), ("main~1$", 400), ("main$$", 400), ("nope$", 404)):
+        assert get(http, repo, "v.txt", ref=ref).status_code == status, ref
     assert [r["path"] for r in http.get(objects_url(repo, "v1") + "/ls").json()["results"]] == ["v.txt"]
     # Writes need a branch: a tag or a commit is not one.
     for ref in ("v1", first, "main@"):

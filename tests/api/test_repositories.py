@@ -88,7 +88,8 @@ def test_create_refusals(server: Server, http: httpx.Client, repo: str) -> None:
     assert_error(create(http, name, server.backend.foreign_namespace(name)), 400)
     assert_error(create(http, name, "no-scheme-at-all"), 400)
     assert_error(create(http, name, server.namespace(repo)), 400, "in use")
-    assert_error(create(http, name, server.namespace(name), storage_id="elsewhere"), 400, "storage_id")
+    elsewhere = create(http, name, server.namespace(name), storage_id="elsewhere")
+    assert_error(elsewhere, 400, "storage id", "elsewhere")
     assert http.get(f"/repositories/{name}").status_code == 404
     assert_error(create(http, repo, server.namespace(unique())), 409, repo)
     assert_error(create(http, name, server.namespace(name), default_branch="bad branch!"), 400)

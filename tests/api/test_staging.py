@@ -438,11 +438,14 @@ def test_link_refuses_addresses_not_handed_out(
 
     made_up = f"{namespace}/data/zz/{'deadbeef' * 4}"
     server.write_object(made_up, data)
-    refused_link(server, http, repo, "made-up", 400, body=staging_metadata(made_up, data))
+    made_up_body = staging_metadata(made_up, data)
+    refused_link(server, http, repo, "made-up", 400, "link address invalid", made_up, body=made_up_body)
 
     # handed out for another path, or another branch
     other_path = staged_address(server, http, repo, "meant/for/this", data)
-    refused_link(server, http, repo, "but/linked/here", 400, body=staging_metadata(other_path, data))
+    invalid = ("link address invalid", other_path)
+    body = staging_metadata(other_path, data)
+    refused_link(server, http, repo, "but/linked/here", 400, *invalid, body=body)
     lakefs_sdk.BranchesApi(sdk).create_branch(repo, lakefs_sdk.BranchCreation(name="dev", source="main"))
     refused_link(
         server, http, repo, "meant/for/this", 400, branch="dev", body=staging_metadata(other_path, data)
@@ -646,7 +649,8 @@ def test_expired_address_and_urls(backend: Backend, tmp_path: Path) -> None:
             # Lifetimes count whole seconds from when they were handed out.
             time.sleep(max(0.0, issued_by + 1.1 - time.time()))
 
-            refused_link(short, http, repo, "late", 400, "expired", body=staging_metadata(address, data))
+            late = staging_metadata(address, data)
+            refused_link(short, http, repo, "late", 400, "link address expired", address, body=late)
             if self_served:
                 before = short.stored_uris(namespace)
                 assert_error(httpx.put(put_url, content=b"too late"), 403)

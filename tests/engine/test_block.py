@@ -187,6 +187,28 @@ def test_namespaces_must_match_the_blockstore(tmp_path: Path) -> None:
             local.validate_namespace(bad)
 
 
+def test_each_namespace_has_one_canonical_form(tmp_path: Path) -> None:
+    """However a client spells a namespace, a repository records and claims one form; the
+    local root (every repository's parent) and bucket-less URIs are no namespace."""
+    local = LocalAdapter(tmp_path / "root")
+    for spelling in ("local://x", "local:///x", "local://x/", "local://./x", "local://x/.", "local://.//x//"):
+        assert local.canonical_namespace(spelling) == "local://x"
+    assert local.canonical_namespace("local:///a/./b/") == "local://a/b"
+    s3 = S3Adapter(S3Settings())
+    for spelling in ("s3://b/p", "s3://b/p/", "s3://b//p", "s3://b//p//"):
+        assert s3.canonical_namespace(spelling) == "s3://b/p"
+    assert s3.canonical_namespace("s3://b/") == "s3://b"
+    assert MemAdapter().canonical_namespace("mem://bucket//ns/") == "mem://bucket/ns"
+    refused = {
+        local: ("local://", "local:///", "local://.", "local://./", "local://x/../..", "s3://b/p", "x"),
+        s3: ("s3://", "s3:///", "s3:///p", "s3://b/../p", "local://x"),
+    }
+    for adapter, spellings in refused.items():
+        for spelling in spellings:
+            with pytest.raises(InvalidAddressError, match="invalid namespace"):
+                adapter.canonical_namespace(spelling)
+
+
 def test_s3_presigned_urls_read_and_write_without_credentials(moto_endpoint: str) -> None:
     import httpx
 

@@ -189,6 +189,19 @@ def test_quickstart_fills_what_is_not_set() -> None:
     assert "database.type" in error_of(quickstart=True, LAKEFS_DATABASE_TYPE="oracle")
 
 
+def test_quickstart_suggests_local_namespaces() -> None:
+    """Quickstart's default namespace prefix is ``local://`` (clients build new namespaces
+    on it), unless the key is set or the blockstore is not local; without quickstart the
+    key is empty, meaning the blockstore's own default."""
+    assert load(quickstart=True, environ={}).blockstore.default_namespace_prefix == "local://"
+    chosen = {"LAKEFS_BLOCKSTORE_DEFAULT_NAMESPACE_PREFIX": "local://repos"}
+    assert load(quickstart=True, environ=chosen).blockstore.default_namespace_prefix == "local://repos"
+    on_s3 = {"LAKEFS_BLOCKSTORE_TYPE": "s3"}
+    assert load(quickstart=True, environ=on_s3).blockstore.default_namespace_prefix == ""
+    assert load_env().blockstore.default_namespace_prefix == ""
+    assert load_env(**chosen).blockstore.default_namespace_prefix == "local://repos"
+
+
 def test_the_json_round_trip_gives_an_equal_config() -> None:
     for cfg in (
         load_env(
@@ -235,6 +248,7 @@ LAKEFS_KEYS = [
     "database.postgres.max_idle_connections",
     "database.postgres.connection_max_lifetime",
     "blockstore.type",
+    "blockstore.default_namespace_prefix",
     "blockstore.local.path",
     "blockstore.local.import_enabled",
     "blockstore.local.import_hidden",

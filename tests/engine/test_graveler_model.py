@@ -227,6 +227,13 @@ class GravelerMachine(RuleBasedStateMachine):
             return f"{branch}~1", parents[0] if parents else None
         return f"{branch}^2", parents[1] if len(parents) > 1 else None
 
+    @staticmethod
+    def unresolved(expr: str) -> type[BaseException]:
+        """What resolving ``expr`` raises when the model finds no commit for it: as in
+        lakeFS, history too short for ``~N`` is not found, and a missing ``^N`` parent makes
+        the ref invalid."""
+        return ValidationError if "^" in expr else NotFoundError
+
     def run(self, what: str, operation: Callable[[], T], expected: Outcome) -> T | None:
         """Run an engine operation; it must raise exactly ``expected`` (None: succeed)."""
         allowed = () if expected is None else expected if isinstance(expected, tuple) else (expected,)
@@ -388,7 +395,7 @@ class GravelerMachine(RuleBasedStateMachine):
             name = f"b{self._message('branch').rsplit('#', 1)[1]}"
         expected: Outcome = None
         if target is None:
-            expected = NotFoundError
+            expected = self.unresolved(expr)
         elif name in self.heads:
             expected = AlreadyExistsError
         commit_id = self.run(
@@ -417,7 +424,7 @@ class GravelerMachine(RuleBasedStateMachine):
         expr, target = self.ref(*ref)
         expected: Outcome = None
         if target is None:
-            expected = NotFoundError
+            expected = self.unresolved(expr)
         elif self.dirty(branch) and not force:
             expected = DirtyBranchError
         self.run(
@@ -459,7 +466,7 @@ class GravelerMachine(RuleBasedStateMachine):
             )
 
         if source is None:
-            self.run(what, operation, NotFoundError)
+            self.run(what, operation, self.unresolved(expr))
             return
         head = self.heads[dest]
         base = self.merge_base(head, source)

@@ -47,11 +47,11 @@ async def _handle_error(request: Request, err: Exception) -> Response:
 
 
 async def _not_found(request: Request, err: Exception) -> Response:
-    return error_response(404, f"no such operation: {request.method} {request.url.path}")
+    return error_response(404, f"no matching operation was found: {request.method} {request.url.path}")
 
 
 async def _method_not_allowed(request: Request, err: Exception) -> Response:
-    response = error_response(405, f"method {request.method} not allowed on {request.url.path}")
+    response = error_response(405, f"method not allowed: {request.method} {request.url.path}")
     # HTTP requires a 405 to name the methods the path takes; each route of that path
     # knows only its own.
     # Routing starts again from the top: the scope here is the one inside the API mount.

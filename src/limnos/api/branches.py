@@ -162,10 +162,7 @@ def _diff_body(item: Listed[Difference]) -> dict[str, Any]:
         # Telling whether a whole prefix was added or removed would need a full scan.
         return {"type": "prefix_changed", "path": item.path, "path_type": "common_prefix"}
     change = item.value
-    body: dict[str, Any] = {"type": change.kind, "path": item.path, "path_type": "object"}
-    if change.size is not None:
-        body["size_bytes"] = change.size
-    return body
+    return {"type": change.kind, "path": item.path, "path_type": "object", "size_bytes": change.size}
 
 
 async def diff_branch(request: Request) -> Response:

@@ -18,6 +18,7 @@ from limnos.api.common import (
     json_response,
     page_amount,
     paginated,
+    parameter_error,
     query_bool,
     query_params,
     query_str,
@@ -63,7 +64,7 @@ def _parse_since(raw: str) -> float | None:
     try:
         moment = datetime.fromisoformat(raw.replace(" ", "+"))
     except ValueError:
-        raise ApiError(400, f"query parameter 'since' is not a date-time: {raw!r}") from None
+        raise ApiError(400, parameter_error("since", f"value {raw}: not a date-time")) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

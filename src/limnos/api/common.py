@@ -89,9 +89,10 @@ def _decode_body(body: bytes, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as err:
-        raise ApiError(400, f"invalid request body: {err}") from None
+        raise ApiError(400, f"request body has an error: doesn't match schema: {err}") from None
     except (msgspec.DecodeError, UnicodeDecodeError):  # a string that is not UTF-8 is bad JSON
-        raise ApiError(400, "request body is not valid JSON") from None
+        message = "request body has an error: failed to decode request body: invalid JSON"
+        raise ApiError(400, message) from None
 
 
 async def _json_body(request: Request) -> bytes:
@@ -114,7 +115,7 @@ async def read_json(request: Request, kind: type[T]) -> T:
     """Decode and validate the JSON body; 400 naming what is wrong."""
     body = await _json_body(request)
     if not body:
-        raise ApiError(400, "request body is missing")
+        raise ApiError(400, "request body has an error: value is required but missing")
     return _decode_body(body, kind)
 
 
@@ -158,7 +159,7 @@ def query_params(request: Request) -> QueryParams:
         key, text = _strict_utf8(name), _strict_utf8(value)
         if key is None or text is None:
             shown = name.encode("latin-1").decode("utf-8", errors="replace")
-            raise ApiError(400, f"query parameter {shown!r} is not valid UTF-8")
+            raise ApiError(400, parameter_error(shown, "value is not valid UTF-8"))
         pairs.append((key, text))
     return QueryParams(pairs)
 
@@ -183,6 +184,12 @@ def header_value(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
+def parameter_error(name: str, problem: str) -> str:
+    """What a client is told of a bad query parameter, worded as lakeFS's request
+    validation words it."""
+    return f'parameter "{name}" in query has an error: {problem}'
+
+
 def query_str(request: Request, name: str, default: str = "") -> str:
     """A string query parameter."""
     return query_params(request).get(name, default)
@@ -192,7 +199,7 @@ def query_required(request: Request, name: str) -> str:
     """A required, non-empty query parameter; 400 when missing."""
     value = query_params(request).get(name)
     if not value:
-        raise ApiError(400, f"query parameter {name!r} is required")
+        raise ApiError(400, parameter_error(name, "value is required but missing"))
     return value
 
 
@@ -206,11 +213,12 @@ def query_int(
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"query parameter {name!r} must be an integer") from None
+        problem = f"value {raw}: an invalid integer: invalid syntax"
+        raise ApiError(400, parameter_error(name, problem)) from None
     if minimum is not None and value < minimum:
-        raise ApiError(400, f"query parameter {name!r} must be at least {minimum}")
+        raise ApiError(400, parameter_error(name, f"number must be at least {minimum}"))
     if maximum is not None and value > maximum:
-        raise ApiError(400, f"query parameter {name!r} must be at most {maximum}")
+        raise ApiError(400, parameter_error(name, f"number must be at most {maximum}"))
     return value
 
 
@@ -224,7 +232,7 @@ def query_bool(request: Request, name: str, default: bool = False) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ApiError(400, f"query parameter {name!r} must be true or false")
+    raise ApiError(400, parameter_error(name, f"value {raw}: an invalid boolean: invalid syntax"))
 
 
 def page_amount(request: Request) -> int:
@@ -257,9 +265,9 @@ def upload_if_absent(request: Request) -> bool:
     if_match = request.headers.get("if-match")
     if_none_match = request.headers.get("if-none-match")
     if if_match is not None:
-        raise ApiError(400, "If-Match is not supported on upload; use If-None-Match: *")
+        raise ApiError(400, "Not Implemented: If-Match is not supported on upload; use If-None-Match: *")
     if if_none_match is None:
         return False
     if if_none_match.strip() != "*":
-        raise ApiError(400, "unsupported value for If-None-Match: only '*' is supported")
+        raise ApiError(400, "Not Implemented: If-None-Match only supports '*'")
     return True

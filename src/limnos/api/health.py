@@ -27,7 +27,7 @@ def storage_config(request: Request) -> dict[str, Any]:
         "blockstore_type": kind,
         "blockstore_namespace_example": example,
         "blockstore_namespace_ValidityRegex": regex,
-        "default_namespace_prefix": "",
+        "default_namespace_prefix": storage.default_namespace_prefix,
         "pre_sign_support": storage.presign_enabled,
         "pre_sign_support_ui": False,
         "import_support": storage.import_enabled,

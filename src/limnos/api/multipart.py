@@ -68,7 +68,9 @@ class UploadPartCopyFrom(msgspec.Struct):
 def _part_number(request: Request) -> int:
     raw = request.path_params["part_number"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:
-        raise ApiError(400, f"part number must be an integer from 1 to 10000, not {raw!r}")
+        raise ApiError(
+            400, f'parameter "partNumber" in path has an error: value {raw}: not an integer from 1 to 10000'
+        )
     return int(raw)
 
 
@@ -78,7 +80,11 @@ def _byte_range(text: str | None) -> tuple[int, int | None]:
         return 0, None
     match = _RANGE.fullmatch(text.strip())
     if match is None:
-        raise ApiError(400, f"copy_source.range must be bytes=<first>-<last>, not {text!r}")
+        raise ApiError(
+            400,
+            f"request body has an error: doesn't match schema: copy_source.range: {text!r} is not "
+            "bytes=<first>-<last>",
+        )
     return int(match[1]), int(match[2]) if match[2] else None
 
 

@@ -17,6 +17,7 @@ from limnos.api.common import (
     json_response,
     page_amount,
     paginated,
+    parameter_error,
     query_bool,
     query_str,
     read_optional_json,
@@ -53,7 +54,8 @@ def _diff_type(request: Request) -> DiffType:
     for known in _DIFF_TYPES:
         if kind == known:
             return known
-    raise ApiError(400, f"query parameter 'type' must be one of {', '.join(_DIFF_TYPES)}")
+    allowed = ", ".join(_DIFF_TYPES)
+    raise ApiError(400, parameter_error("type", f"value {kind} is not one of the allowed values [{allowed}]"))
 
 
 async def diff_refs(request: Request) -> Response:

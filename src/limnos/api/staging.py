@@ -70,7 +70,9 @@ async def link_physical_address(request: Request) -> Response:
     if_absent = upload_if_absent(request)
     body = await read_json(request, StagingMetadata)
     if not body.staging.physical_address:
-        raise ApiError(400, "staging.physical_address is required")
+        raise ApiError(
+            400, "request body has an error: value is required but missing: staging.physical_address"
+        )
     obj = await catalog(request).staging.link(
         request.path_params["repository"],
         request.path_params["branch"],

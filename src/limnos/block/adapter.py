@@ -31,7 +31,10 @@ class BlockError(Exception):
 
 
 class ObjectNotFoundError(BlockError, NotFound):
-    """The object does not exist."""
+    """The object does not exist; ``what`` names it (its address, usually)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not found: {what}")
 
 
 class InvalidAddressError(BlockError, Invalid):
@@ -112,6 +115,9 @@ class BlockAdapter(ABC):
     schemes: tuple[str, ...] = ()
     #: The lakeFS blockstore type name reported by getStorageConfig.
     blockstore_type: str = ""
+    #: The namespace prefix reported when ``blockstore.default_namespace_prefix`` is not
+    #: set (lakeFS's adapters: ``local://`` for local storage, nothing for the others).
+    default_namespace_prefix: str = ""
     #: Whether objects written with :meth:`BlockWriter.finish` are made durable together
     #: by one :meth:`sync`, at less cost than a :meth:`BlockWriter.commit` each.
     syncs_in_groups: bool = False
@@ -255,7 +261,9 @@ class BlockAdapter(ABC):
         """Raise InvalidAddressError when ``uri`` is not an address of this store."""
         scheme, _ = split_uri(uri)
         if scheme not in self.schemes:
-            raise InvalidAddressError(f"address {uri!r} is not of the {self.blockstore_type} blockstore")
+            raise InvalidAddressError(
+                f"invalid address: {uri!r} is not of the {self.blockstore_type} blockstore"
+            )
 
     def validate_external(self, uri: str) -> None:
         """Raise InvalidAddressError unless ``uri`` may be linked as an object kept outside
@@ -267,9 +275,21 @@ class BlockAdapter(ABC):
         scheme = namespace.split("://", 1)[0] if "://" in namespace else ""
         if scheme not in self.schemes:
             raise InvalidAddressError(
-                f"storage namespace {namespace!r} does not match blockstore type "
+                f"invalid namespace: {namespace!r} does not match blockstore type "
                 f"{self.blockstore_type!r} (expected {self.schemes[0]}://...)"
             )
+
+    def canonical_namespace(self, namespace: str) -> str:
+        """``namespace`` in the one form a repository records and claims: no empty path
+        segments and no trailing ``/`` (``s3://b//p/`` is ``s3://b/p``). Raises
+        InvalidAddressError for a namespace that cannot be one here."""
+        BlockAdapter.validate_namespace(self, namespace)  # the scheme, before splitting
+        scheme, rest = split_uri(namespace)
+        if not rest or rest.startswith("/"):
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} names no bucket")
+        canonical = f"{scheme}://" + "/".join(part for part in rest.split("/") if part)
+        self.validate_namespace(canonical)
+        return canonical
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
@@ -290,6 +310,6 @@ def join_uri(namespace: str, relative: str) -> str:
 def split_uri(uri: str) -> tuple[str, str]:
     """``scheme://rest`` -> ``(scheme, rest)``; raises InvalidAddressError."""
     if "://" not in uri:
-        raise InvalidAddressError(f"not an object address: {uri!r}")
+        raise InvalidAddressError(f"invalid address: {uri!r} is not an object address")
     scheme, rest = uri.split("://", 1)
     return scheme, rest

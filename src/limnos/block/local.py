@@ -15,6 +15,7 @@ from pathlib import Path
 from limnos.block.adapter import (
     CHUNK_SIZE,
     DEFAULT_PRESIGN_EXPIRY_SECONDS,
+    BlockAdapter,
     BlockWriter,
     InvalidAddressError,
     InvalidPartError,
@@ -45,6 +46,7 @@ class LocalAdapter(SelfServedAdapter):
 
     schemes = ("local",)
     blockstore_type = "local"
+    default_namespace_prefix = "local://"
     # One syncfs per filesystem makes a whole group of new files durable: far cheaper than
     # an fdatasync and a directory fsync for each of them.
     syncs_in_groups = HAVE_SYNCFS
@@ -70,28 +72,47 @@ class LocalAdapter(SelfServedAdapter):
     def _path(self, uri: str, *, writing: bool = False) -> Path:
         scheme, rest = split_uri(uri)
         if scheme != "local":
-            raise InvalidAddressError(f"address {uri!r} is not of the local blockstore")
+            raise InvalidAddressError(f"invalid address: {uri!r} is not of the local blockstore")
         if "\x00" in rest:
-            raise InvalidAddressError(f"address {uri!r} contains a NUL byte")
+            raise InvalidAddressError(f"invalid address: {uri!r} contains a NUL byte")
         parts = rest.split("/")
         if ".." in parts:
-            raise InvalidAddressError(f"address {uri!r} contains '..'")
+            raise InvalidAddressError(f"invalid address: {uri!r} contains '..'")
         if rest.startswith("/"):
             path = Path(rest).resolve()
             if writing or not any(path.is_relative_to(p) for p in self.allowed_external):
-                raise InvalidAddressError(f"address {uri!r} is outside the blockstore")
+                raise InvalidAddressError(f"invalid address: {uri!r} is outside the blockstore")
             return path
         path = (self.root / rest).resolve()
         if path != self.root and not path.is_relative_to(self.root):
-            raise InvalidAddressError(f"address {uri!r} resolves outside the blockstore")
+            raise InvalidAddressError(f"invalid address: {uri!r} resolves outside the blockstore")
         return path
 
     def validate_namespace(self, namespace: str) -> None:
         super().validate_namespace(namespace)
         _, rest = split_uri(namespace)
         if not rest.strip("/") or rest.startswith("/"):
-            raise InvalidAddressError(f"storage namespace {namespace!r} must be local://<relative path>")
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} must be local://<relative path>")
         self._path(namespace, writing=True)
+
+    def canonical_namespace(self, namespace: str) -> str:
+        """A namespace is a directory below the root, however written: ``local:///x``,
+        ``local://x/``, ``local://./x`` and ``local://x/.`` are all ``local://x`` (as in
+        lakeFS, whose local adapter joins the namespace's path onto its root). The root
+        itself is refused: it holds every repository's namespace."""
+        BlockAdapter.validate_namespace(self, namespace)
+        _, rest = split_uri(namespace)
+        parts = [part for part in rest.split("/") if part not in ("", ".")]
+        if ".." in parts:
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} contains '..'")
+        if not parts:
+            raise InvalidAddressError(
+                f"invalid namespace: {namespace!r} is the root of the blockstore; "
+                "name a directory below it, such as local://my-repo"
+            )
+        canonical = "local://" + "/".join(parts)
+        self.validate_namespace(canonical)
+        return canonical
 
     def writer(self, uri: str) -> BlockWriter:
         path = self._path(uri, writing=True)
@@ -210,7 +231,7 @@ class LocalAdapter(SelfServedAdapter):
         self.validate_address(uri)
         if not split_uri(uri)[1].startswith("/"):
             raise InvalidAddressError(
-                f"address {uri!r} is outside the repository's storage namespace: only "
+                f"invalid address: {uri!r} is outside the repository's storage namespace: only "
                 "local:///absolute/paths below blockstore.local.allowed_external_prefixes can be linked"
             )
         self._path(uri)
@@ -292,6 +313,7 @@ class LocalAdapter(SelfServedAdapter):
             except (FileNotFoundError, IsADirectoryError):
                 continue  # removed (or replaced) while listed
             yield ObjectInfo(uri=uri, size=size, etag=etag, mtime=_ts(mtime))
+
 
 class _LocalWriter(BlockWriter):
     """Writes to a temporary file beside the target; commit syncs and renames it.
@@ -430,7 +452,7 @@ def _copy_range(source: int, target: int, size: int) -> None:
     while offset < size:
         chunk = os.pread(source, min(CHUNK_SIZE * 4, size - offset), offset)
         if not chunk:
-            raise InvalidPartError("a part of the upload was shortened while it was being assembled")
+            raise InvalidPartError("InvalidPart: a part of the upload was shortened while being assembled")
         view = memoryview(chunk)
         while view:
             view = view[os.write(target, view) :]

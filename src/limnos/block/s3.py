@@ -51,10 +51,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` -> ``(bucket, key)``; raises InvalidAddressError."""
     scheme, rest = split_uri(uri)
     if scheme != "s3":
-        raise InvalidAddressError(f"address {uri!r} is not of the s3 blockstore")
+        raise InvalidAddressError(f"invalid address: {uri!r} is not of the s3 blockstore")
     bucket, _, key = rest.partition("/")
     if not bucket:
-        raise InvalidAddressError(f"address {uri!r} names no bucket")
+        raise InvalidAddressError(f"invalid address: {uri!r} names no bucket")
     return bucket, key
 
 
@@ -94,7 +94,7 @@ class S3Adapter(BlockAdapter):
         super().validate_namespace(namespace)
         bucket, _ = parse_s3_uri(namespace)
         if ".." in namespace.split("/"):
-            raise InvalidAddressError(f"storage namespace {namespace!r} contains '..'")
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} contains '..'")
         del bucket
 
     def writer(self, uri: str) -> BlockWriter:
@@ -283,7 +283,7 @@ class S3Adapter(BlockAdapter):
     def _raise_upload_error(err: ClientError, uri: str) -> NoReturn:
         code = _code(err)
         if code == "NoSuchUpload":
-            raise NoSuchUploadError(f"no such multipart upload to {uri}") from None
+            raise NoSuchUploadError(f"NoSuchUpload: no such multipart upload to {uri}") from None
         if code in _BAD_PARTS:
             message = err.response.get("Error", {}).get("Message", "") or code
             raise InvalidPartError(f"{code}: {message}") from None

@@ -77,7 +77,7 @@ class SelfServedAdapter(BlockAdapter):
             try:
                 sizes.append(self.size(source))
             except ObjectNotFoundError:
-                raise InvalidPartError(f"part {number} with ETag {etag} was not uploaded") from None
+                raise InvalidPartError(f"InvalidPart: part {number}, ETag {etag} was not uploaded") from None
         check_part_sizes(parts, sizes)
         stored = self.assemble(uri, sources, sizes)
         self.abort_multipart(uri, upload_id)
@@ -134,7 +134,8 @@ def check_part_sizes(parts: Sequence[tuple[int, str]], sizes: Sequence[int]) -> 
     for (number, _), size in zip(parts[:-1], sizes[:-1], strict=True):
         if size < MIN_PART_SIZE:
             raise InvalidPartError(
-                f"part {number} holds {size} bytes: every part but the last needs at least {MIN_PART_SIZE}"
+                f"EntityTooSmall: part {number} holds {size} bytes: every part but the last needs at least "
+                f"{MIN_PART_SIZE}"
             )
 
 
@@ -146,7 +147,7 @@ def part_sources(uri: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> 
     for number, etag in parts:
         bare = _bare(etag)
         if len(bare) != 32 or not all(c in "0123456789abcdef" for c in bare):
-            raise InvalidPartError(f"{etag!r} is not the ETag of an uploaded part")
+            raise InvalidPartError(f"InvalidPart: {etag!r} is not the ETag of an uploaded part")
         sources.append(f"{prefix}{number:05d}.{bare}")
     return sources
 
@@ -159,7 +160,7 @@ def multipart_etag(etags: Sequence[str]) -> str:
         try:
             digest.update(bytes.fromhex(_bare(etag)))
         except ValueError:
-            raise InvalidPartError(f"{etag!r} is not the ETag of an uploaded part") from None
+            raise InvalidPartError(f"InvalidPart: {etag!r} is not the ETag of an uploaded part") from None
     return f"{digest.hexdigest()}-{len(etags)}"
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from limnos.catalog.listing import take_page
 from limnos.catalog.results import Page, RefInfo
 from limnos.catalog.stores import Part
+from limnos.graveler import revparse
 from limnos.graveler.names import check_path
 
 #: What a reset drops: one object's uncommitted change, those under a prefix, or all.
@@ -31,6 +32,7 @@ class Branches(Part):
     ) -> str:
         """Create branch ``name`` at the committed state of ``source``; its commit id."""
         repo = self._stores.repository(repository, force=force)
+        revparse.require_commit(source, _no_commit)
         graveler = self._graveler
         return await self._stores.writes.run(
             lambda: graveler.create_branch(repo, name, source, hidden=hidden)
@@ -65,4 +67,10 @@ class Branches(Part):
         """Point the branch at ``ref``'s commit; refused while it has uncommitted changes
         unless ``force``."""
         repo = self._stores.repository(repository, force=force)
+        revparse.require_commit(ref)
         self._graveler.hard_reset(repo, name, ref, force=force)
+
+
+def _no_commit(source: str) -> str:
+    """What a client is told when a branch would start from a staging area (``main$``)."""
+    return f"source reference {source!r}: can't create a branch without commit"

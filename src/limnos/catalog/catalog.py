@@ -48,6 +48,7 @@ class Catalog:
         *,
         import_enabled: bool,
         link_expiry_seconds: int = 24 * 3600,
+        default_namespace_prefix: str = "",
     ) -> None:
         self.stores = Stores(graveler, block, Writes(kv, block))
         issued = IssuedAddresses(kv, link_expiry_seconds)
@@ -73,6 +74,7 @@ class Catalog:
             blockstore_type=block.blockstore_type,
             import_enabled=imports,
             presign_enabled=block.can_presign,
+            default_namespace_prefix=default_namespace_prefix or block.default_namespace_prefix,
         )
 
     def storage(self) -> StorageInfo:

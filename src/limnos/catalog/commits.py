@@ -8,9 +8,10 @@ from limnos.catalog.log import LogQuery, log_page
 from limnos.catalog.results import CommitInfo, Page
 from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
+from limnos.graveler import revparse
 from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.engine import Graveler
-from limnos.graveler.errors import TooManyRequestsError
+from limnos.graveler.errors import DirtyBranchError, TooManyRequestsError
 from limnos.graveler.model import Repository
 from limnos.kv.retry import retry
 
@@ -69,6 +70,7 @@ class Commits(Part):
     def get(self, repository: str, ref: str) -> CommitInfo:
         """The commit a ref expression names."""
         repo = self._stores.repository(repository)
+        revparse.require_commit(ref, revparse.should_point_to_a_commit)
         commit_id = self._stores.resolve(repo, ref).commit_id
         return CommitInfo(commit_id, self._graveler.get_commit(repo, commit_id))
 
@@ -104,19 +106,28 @@ def commit_metarange(
     try:
         g.committed.check_stored(repo.storage_namespace, tree_id)
     except (ObjectNotFoundError, CorruptObjectError):
-        raise Invalid(f"metarange {tree_id!r} does not exist in the repository's storage namespace") from None
+        raise Invalid(
+            f"metarange not found: {tree_id!r} is not stored in the repository's storage namespace"
+        ) from None
 
     def attempt() -> str | None:
-        return g.commit_tree(
-            repo,
-            branch,
-            tree_id,
-            expected_head=g.get_branch(repo, branch).commit_id,
-            committer=committer,
-            message=message,
-            metadata=metadata,
-            date=date,
-            allow_empty=allow_empty,
-        )
+        try:
+            return g.commit_tree(
+                repo,
+                branch,
+                tree_id,
+                expected_head=g.get_branch(repo, branch).commit_id,
+                committer=committer,
+                message=message,
+                metadata=metadata,
+                date=date,
+                allow_empty=allow_empty,
+            )
+        except DirtyBranchError:
+            # lakeFS words this refusal apart from a merge's into a dirty branch.
+            raise DirtyBranchError(
+                f"branch {branch!r}: cannot use source MetaRange on a branch with uncommitted changes"
+            ) from None
 
-    return retry(attempt, busy=f"branch {branch!r} kept moving, try again", error=TooManyRequestsError)
+    busy = f"Too many attempts, try again later: branch {branch!r} kept moving"
+    return retry(attempt, busy=busy, error=TooManyRequestsError)

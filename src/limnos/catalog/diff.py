@@ -17,6 +17,7 @@ from limnos.catalog.listing import Listed, list_page
 from limnos.catalog.results import Difference, DiffKind, DiffType, Page
 from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
+from limnos.graveler import revparse
 from limnos.graveler.engine import Change, Graveler, change_kind
 from limnos.graveler.model import Repository
 from limnos.graveler.revparse import ResolvedRef
@@ -24,17 +25,22 @@ from limnos.graveler.revparse import ResolvedRef
 Scan = Callable[[str], Iterator[tuple[str, Difference]]]
 
 
-def difference(change: Change, kind: DiffKind | None = None) -> Difference:
-    """An engine change with its entries decoded, reported as ``kind`` (default: its own)."""
+def difference(change: Change, kind: DiffKind | None = None, *, uncommitted: bool = False) -> Difference:
+    """An engine change with its entries decoded, reported as ``kind`` (default: its own).
+
+    Its size is the object's on the side that has it, right first; an ``uncommitted``
+    removal reports 0, as lakeFS does (its staging area holds only the tombstone).
+    """
     left = None if change.left is None else decode_entry(change.left)
     right = None if change.right is None else decode_entry(change.right)
-    return Difference(change.key, kind or change.kind, left, right)
+    shown = right or (None if uncommitted else left)
+    return Difference(change.key, kind or change.kind, left, right, shown.size if shown is not None else 0)
 
 
-def decoded(changes: Iterator[Change]) -> Iterator[tuple[str, Difference]]:
+def decoded(changes: Iterator[Change], *, uncommitted: bool = False) -> Iterator[tuple[str, Difference]]:
     """Engine changes as (path, difference) with their entries decoded."""
     for change in changes:
-        yield change.key, difference(change)
+        yield change.key, difference(change, uncommitted=uncommitted)
 
 
 def with_staged(
@@ -113,7 +119,7 @@ def uncommitted_scan(g: Graveler, repo: Repository, branch: str, prefix: str) ->
     """A scan over a branch's uncommitted changes, for :func:`list_page`."""
 
     def scan(start: str) -> Iterator[tuple[str, Difference]]:
-        return decoded(g.diff_uncommitted(repo, branch, start=start, prefix=prefix))
+        return decoded(g.diff_uncommitted(repo, branch, start=start, prefix=prefix), uncommitted=True)
 
     return scan
 
@@ -153,6 +159,10 @@ class Diffs(Part):
     ) -> Page[Listed[Difference]]:
         """A page of the differences between two refs."""
         repo = self._stores.repository(repository)
+        # Only a two-dot diff's right side may be a staging area (``main$``), as in lakeFS.
+        revparse.require_commit(left)
+        if kind == "three_dot":
+            revparse.require_commit(right)
         left_ref = self._stores.resolve(repo, left)
         right_ref = self._stores.resolve(repo, right)
 

@@ -43,5 +43,5 @@ class DataMissingError(Gone):
     """
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"the data of object {path!r} is missing from storage")
+        super().__init__(f"No data: the bytes of object {path!r} are missing from storage")
         self.path = path

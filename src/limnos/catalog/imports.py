@@ -25,7 +25,7 @@ import msgspec
 
 from limnos.block.adapter import ObjectInfo, ObjectNotFoundError
 from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, AddressType, Entry, encode_entry
-from limnos.catalog.errors import Conflict, Invalid, NotFound
+from limnos.catalog.errors import Conflict, Forbidden, Invalid, NotFound
 from limnos.catalog.results import CommitInfo, ImportState
 from limnos.catalog.stores import Part, Stores
 from limnos.catalog.tasks import Heartbeat, TaskRecord, TaskRecords, is_stale, new_task_id, start_task
@@ -100,7 +100,7 @@ class Imports(Part):
         assert branch_ref.branch is not None
         if not force and self._graveler.is_dirty(branch_ref.branch):
             raise DirtyBranchError(
-                f"branch {branch!r} has uncommitted changes: commit them, or import with force"
+                f"branch {branch!r}: uncommitted changes (dirty branch): commit them, or import with force"
             )
         record = _Record(id=new_task_id(), branch=branch, update_time=time.time())
         self._records.create(repo, record)
@@ -136,9 +136,10 @@ class Imports(Part):
 
         def cancel(record: _Record) -> bool:
             if record.completed or record.committing:
-                raise Conflict(f"import {import_id!r} already completed")
+                raise Conflict(f"conflict found: import {import_id!r} already completed")
             if record.error or is_stale(record):
-                raise Conflict(f"import {import_id!r} already ended: {record.error or _STOPPED}")
+                ended = record.error or _STOPPED
+                raise Conflict(f"conflict found: import {import_id!r} already ended: {ended}")
             record.canceled = True
             record.error = record.error or CANCELED
             return True
@@ -149,29 +150,33 @@ class Imports(Part):
     def _find(self, repo: Repository, branch: str, import_id: str) -> _Record:
         record = self._records.find(repo, import_id)
         if record is None or record.branch != branch:
-            raise NotFound(f"import {import_id!r} not found")
+            raise NotFound(f"import not found: {import_id!r}")
         return record
 
     def _check_sources(self, repo: Repository, sources: list[ImportSource]) -> None:
         if not sources:
-            raise Invalid("an import needs at least one path")
+            raise Invalid("paths: required value: validation error: an import needs at least one path")
         block = self._stores.block
         if not self._enabled:
-            raise Invalid(
-                f"imports are not enabled on this {block.blockstore_type} blockstore"
+            # lakeFS answers 403 here, with this wording.
+            raise Forbidden(
+                f"import is not supported for this storage: imports are not enabled on this "
+                f"{block.blockstore_type} blockstore"
                 + (" (blockstore.local.import_enabled)" if block.blockstore_type == "local" else "")
             )
         namespace = repo.storage_namespace.rstrip("/") + "/"
         for source in sources:
             if source.destination.startswith("/"):
-                raise Invalid(f"destination {source.destination!r} must be relative to the branch")
+                raise Invalid(f"invalid import source: destination {source.destination!r} must be relative")
             if source.type == "object":
                 check_path(source.destination, what="destination")
             block.validate_external(source.path)
             if source.path.startswith(namespace) or (
                 source.type == "common_prefix" and namespace.startswith(source.path)
             ):
-                raise Invalid(f"import path {source.path!r} overlaps the repository's storage namespace")
+                raise Invalid(
+                    f"invalid import source: {source.path!r} overlaps the repository's storage namespace"
+                )
 
 
 class _Run:
@@ -230,7 +235,7 @@ class _Run:
             if commit_id is not None:
                 self._save(completed=True, commit_id=commit_id, final=True)
                 return
-        raise Conflict(f"branch {branch!r} kept moving: the import could not commit")
+        raise Conflict(f"Too many attempts, try again later: branch {branch!r} kept moving, no import commit")
 
     def _entries(self) -> Iterator[tuple[str, bytes]]:
         """Every imported entry, sorted by path; a later source wins a path twice imported."""
@@ -257,7 +262,7 @@ class _Run:
             try:
                 info = block.head(source.path)
             except ObjectNotFoundError:
-                raise NotFound(f"import source {source.path!r} does not exist") from None
+                raise NotFound(f"import source not found: {source.path!r}") from None
             yield source.destination, order, _entry(info)
             return
         prefix = source.path

@@ -79,13 +79,17 @@ class IssuedAddresses:
         """The record allowing ``uri`` to be linked at ``path``; raises LinkAddressError."""
         issued = self.find(uri)
         if issued is None or issued.upload_id:
-            raise LinkAddressError(f"address {uri!r} was not handed out for linking, or was linked already")
+            raise LinkAddressError(
+                f"link address invalid: {uri!r} was not handed out for linking, or was linked already"
+            )
         if not issued.matches(repository, branch, path):
-            raise LinkAddressError(f"address {uri!r} was handed out for another path")
+            raise LinkAddressError(f"link address invalid: {uri!r} was handed out for another path")
         if issued.expires < time.time():
-            raise LinkAddressError(f"address {uri!r} expired: link it within {self.expiry_seconds} s")
+            raise LinkAddressError(f"link address expired: {uri!r}: link it within {self.expiry_seconds} s")
         if issued.writing:
-            raise LinkAddressError(f"bytes are being stored at {uri!r}: link them once their upload is done")
+            raise LinkAddressError(
+                f"link address invalid: bytes are being stored at {uri!r}: link them once uploaded"
+            )
         return issued
 
     def check_upload(
@@ -95,11 +99,11 @@ class IssuedAddresses:
         NoSuchUploadError, or LinkAddressError when it is for another path or expired."""
         issued = self.find(uri)
         if issued is None or not issued.upload_id or issued.upload_id != upload_id:
-            raise NoSuchUploadError(f"no multipart upload {upload_id!r} is open for address {uri!r}")
+            raise NoSuchUploadError(f"NoSuchUpload: no upload {upload_id!r} is open for address {uri!r}")
         if not issued.matches(repository, branch, path):
-            raise LinkAddressError(f"multipart upload {upload_id!r} writes another path")
+            raise LinkAddressError(f"link address invalid: upload {upload_id!r} writes another path")
         if issued.expires < time.time():
-            raise LinkAddressError(f"multipart upload {upload_id!r} expired")
+            raise LinkAddressError(f"link address expired: multipart upload {upload_id!r}")
         return issued
 
     def claim(self, uri: str, issued: IssuedAddress) -> None:
@@ -107,7 +111,9 @@ class IssuedAddresses:
         requests racing for it, or a link racing with bytes being stored, the second
         raises LinkAddressError (blocking)."""
         if not self._kv.delete_if(PARTITION, uri.encode(), _encoder.encode(issued)):
-            raise LinkAddressError(f"address {uri!r} was linked already, or its bytes are being stored")
+            raise LinkAddressError(
+                f"link address invalid: {uri!r} was linked already, or its bytes are being stored"
+            )
 
     @contextmanager
     def writing(self, uri: str, issued: IssuedAddress) -> Iterator[bool]:

@@ -7,6 +7,7 @@ from limnos.catalog.results import CommitInfo, MergeBase
 from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
 from limnos.graveler import merge as merging
+from limnos.graveler import revparse
 
 # lakeFS records the merge strategy of every merge commit under this metadata key.
 STRATEGY_KEY = ".lakefs.merge.strategy"
@@ -53,11 +54,13 @@ class Merges(Part):
     async def base(self, repository: str, source: str, destination: str) -> MergeBase:
         """The best common ancestor of two refs (NotFound when they have none)."""
         repo = self._stores.repository(repository)
+        revparse.require_commit(source)
+        revparse.require_commit(destination)
         source_id = self._stores.resolve(repo, source).commit_id
         destination_id = self._stores.resolve(repo, destination).commit_id
         base = await run_blocking(self._graveler.merge_base, repo, destination_id, source_id)
         if base is None:
-            raise NotFound("the two refs have no common ancestor")
+            raise NotFound(f"no merge base: {source!r} and {destination!r} have no common ancestor")
         return MergeBase(source_id, destination_id, base)
 
     async def revert(
@@ -124,4 +127,4 @@ class Merges(Part):
 
 def _check_parent_number(value: int) -> None:
     if value < 0:
-        raise Invalid("parent_number must not be negative")
+        raise Invalid(f"parent_number: invalid value: validation error: {value} is negative")

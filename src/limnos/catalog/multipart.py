@@ -39,7 +39,7 @@ class Multipart(Part):
         check_path(path)
         self._graveler.check_branch_writable(repo, branch)
         if not 0 <= parts <= MAX_PARTS:
-            raise Invalid(f"parts must be between 0 and {MAX_PARTS}")
+            raise Invalid(f"parts: invalid value: validation error: {parts} is not from 0 to {MAX_PARTS}")
         self._stores.require_presign()
         block = self._stores.block
         uri = join_uri(repo.storage_namespace, fresh_address())
@@ -83,7 +83,9 @@ class Multipart(Part):
         if source is None:
             raise NotFoundError(f"object {src_path!r} not found")
         if first >= max(source.size, 1) or (last is not None and not first <= last < source.size):
-            raise Invalid(f"range bytes={first}-{'' if last is None else last} is outside the source object")
+            raise Invalid(
+                f"InvalidRange: bytes={first}-{'' if last is None else last} is outside the source object"
+            )
         src_uri = source.physical_address(src_repo.storage_namespace)
         block = self._stores.block
         return await run_blocking(block.copy_part, src_uri, first, last, address, upload_id, part_number)
@@ -105,12 +107,12 @@ class Multipart(Part):
         repo, issued = self._open(repository, branch, path, upload_id, address)
         self._graveler.check_branch_writable(repo, branch)
         if not parts:
-            raise Invalid("parts are required")
+            raise Invalid("parts: required value: validation error")
         previous = 0
         for number, _ in parts:
             _check_part_number(number)
             if number <= previous:
-                raise Invalid("parts must be listed once each, in ascending order of part number")
+                raise Invalid("InvalidPartOrder: list parts once each, in ascending order of part number")
             previous = number
         block = self._stores.block
         relative = relative_address(repo, address)
@@ -154,12 +156,12 @@ class Multipart(Part):
         self._stores.branch(repo, branch)
         check_path(path)
         if not upload_id:
-            raise Invalid("upload_id is required")
+            raise Invalid("upload_id: required value: validation error")
         if not address:
-            raise Invalid("physical_address is required")
+            raise Invalid("physical_address: required value: validation error")
         return repo, self._issued.check_upload(address, upload_id, repo.name, branch, path)
 
 
 def _check_part_number(number: int) -> None:
     if not 1 <= number <= MAX_PARTS:
-        raise Invalid(f"part numbers run from 1 to {MAX_PARTS}, not {number}")
+        raise Invalid(f"part number: invalid value: validation error: {number} is not from 1 to {MAX_PARTS}")

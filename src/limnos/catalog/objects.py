@@ -149,7 +149,9 @@ class Objects(Part):
         repo = self._stores.repository(repository, force=force)
         branch_ref = self._stores.branch(repo, branch)
         if len(paths) > MAX_DELETE_PATHS:
-            raise Invalid(f"too many paths: at most {MAX_DELETE_PATHS} can be deleted in one request")
+            raise Invalid(
+                f"request size exceeded: at most {MAX_DELETE_PATHS} paths can be deleted in one request"
+            )
         errors: builtins.list[PathError] = []
         valid: builtins.list[str] = []
         for path in dict.fromkeys(paths):

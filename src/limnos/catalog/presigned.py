@@ -44,14 +44,14 @@ class Presigned(Part):
         try:
             return self._stores.block.size(target.uri)
         except ObjectNotFoundError:
-            raise NotFound("no object is stored at this presigned URL's address") from None
+            raise NotFound("not found: no object is stored at this presigned URL's address") from None
 
     async def read(self, target: SignedTarget, start: int, end: int) -> bytes | Iterator[bytes]:
         """Bytes ``[start, end)`` of the object a GET URL names (NotFound)."""
         try:
             return await read_bytes(self._stores.block, target.uri, start, end)
         except ObjectNotFoundError:
-            raise NotFound("no object is stored at this presigned URL's address") from None
+            raise NotFound("not found: no object is stored at this presigned URL's address") from None
 
     def receive(self, target: SignedTarget) -> PresignedWrite:
         """A write of what a PUT URL names: an address handed out and not linked yet
@@ -64,7 +64,7 @@ class Presigned(Part):
         block = self._stores.block
         if target.is_part:
             if issued is None or issued.upload_id != target.upload_id:
-                raise NoSuchUploadError(f"multipart upload {target.upload_id!r} is not open")
+                raise NoSuchUploadError(f"NoSuchUpload: multipart upload {target.upload_id!r} is not open")
             return PresignedWrite(lambda: block.part_writer(target.uri, target.upload_id, target.part_number))
         if issued is None or issued.upload_id or issued.writing:
             raise PresignRefusedError(_CLOSED)

@@ -40,7 +40,10 @@ class Repositories(Part):
         """Create a repository; with ``sample_data`` its default branch holds the sample set."""
         if storage_id:
             # One blockstore per installation, whose id is empty (lakeFS's single-storage setup).
-            raise Invalid(f"storage_id {storage_id!r} is not a storage of this installation")
+            raise Invalid(
+                f"storage id: invalid value: validation error: {storage_id!r} is not a storage of this "
+                "installation"
+            )
         initial_tree: Callable[[str, str], str] | None = None
         if sample_data and not bare:
             from limnos.sample import sample_files
@@ -50,9 +53,11 @@ class Repositories(Part):
             def initial_tree(namespace: str, empty_tree: str) -> str:
                 return build_tree(graveler.committed, graveler.block, namespace, empty_tree, sample_files())
 
+        # One namespace, one spelling: the record and the claim hold the canonical form.
+        namespace = self._stores.block.canonical_namespace(storage_namespace)
         return self._graveler.create_repository(
             name,
-            storage_namespace,
+            namespace,
             default_branch or "main",
             bare=bare,
             read_only=read_only,
@@ -97,7 +102,7 @@ class Repositories(Part):
         try:
             await run_blocking(committed.check_stored, repo.storage_namespace, metarange_id)
         except (ObjectNotFoundError, CorruptObjectError):
-            raise NotFound(f"metarange {metarange_id!r} not found") from None
+            raise NotFound(f"metarange not found: {metarange_id!r}") from None
         return join_uri(repo.storage_namespace, CommittedStore.address(metarange_id))
 
     async def range_location(self, name: str, range_id: str) -> str:
@@ -105,5 +110,5 @@ class Repositories(Part):
         repo = self._graveler.get_repository(name)
         location = join_uri(repo.storage_namespace, CommittedStore.address(range_id))
         if not _OBJECT_ID.fullmatch(range_id) or not await run_blocking(self._stores.block.exists, location):
-            raise NotFound(f"range {range_id!r} not found")
+            raise NotFound(f"range not found: {range_id!r}")
         return location

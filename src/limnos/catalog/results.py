@@ -82,12 +82,9 @@ class Difference(msgspec.Struct, frozen=True):
     kind: DiffKind
     left: Entry | None
     right: Entry | None
-
-    @property
-    def size(self) -> int | None:
-        """Size of the object on the side that has it (right first)."""
-        entry = self.right or self.left
-        return entry.size if entry is not None else None
+    #: The size reported for the path, as lakeFS reports it: the object's on the side that
+    #: has it (right first), but 0 for a path an uncommitted change removes.
+    size: int
 
 
 class PathError(msgspec.Struct, frozen=True):
@@ -135,6 +132,8 @@ class StorageInfo(msgspec.Struct, frozen=True):
     import_enabled: bool
     #: Presigned URLs, direct uploads and presigned multipart uploads.
     presign_enabled: bool
+    #: Where clients put new repositories' storage namespaces.
+    default_namespace_prefix: str
 
 
 class ProtectionRules(msgspec.Struct, frozen=True):

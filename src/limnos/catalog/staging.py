@@ -74,9 +74,9 @@ class Staging(Part):
         check_path(path)
         checksum = checksum.strip().strip('"').strip()
         if not checksum:
-            raise Invalid("checksum is required")
+            raise Invalid("checksum: required value: validation error")
         if size < 0:
-            raise Invalid("size_bytes must not be negative")
+            raise Invalid(f"size_bytes: invalid value: validation error: {size} is negative")
         self._graveler.check_branch_writable(repo, branch)
         relative = relative_address(repo, address)
         issued = None
@@ -88,7 +88,7 @@ class Staging(Part):
             if holder is not None:
                 # Bytes inside another repository's namespace are that repository's to link.
                 raise LinkAddressError(
-                    f"address {address!r} lies in the storage namespace of repository {holder!r}"
+                    f"link address invalid: {address!r} is in the storage namespace of repository {holder!r}"
                 )
         await run_blocking(self._check_stored, address, size)
         entry = Entry(
@@ -101,7 +101,7 @@ class Staging(Part):
             metadata=normalize_metadata(metadata),
         )
         if if_absent and find(self._stores, repo, branch_ref, path) is not None:
-            raise PreconditionFailedError("path already exists")
+            raise PreconditionFailedError(f"path already exists: {path!r}")
         graveler = self._graveler
 
         def stage() -> None:
@@ -123,6 +123,11 @@ class Staging(Part):
         try:
             stored = self._stores.block.size(address)
         except ObjectNotFoundError:
-            raise Invalid(f"no object is stored at {address!r}: upload it before linking") from None
+            raise Invalid(
+                f"link address invalid: no object is stored at {address!r}: upload it before linking"
+            ) from None
         if stored != size:
-            raise Invalid(f"size_bytes is {size} but the object at {address!r} holds {stored} bytes")
+            raise Invalid(
+                f"size_bytes: invalid value: validation error: {size}, but the object at {address!r} holds "
+                f"{stored} bytes"
+            )

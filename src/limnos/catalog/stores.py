@@ -36,7 +36,7 @@ class Stores:
     def require_presign(self) -> None:
         """Raise Invalid when the blockstore offers no presigned URLs."""
         if not self.block.can_presign:
-            raise Invalid("presigned URLs are not supported by this blockstore")
+            raise Invalid("operation not supported: presigned URLs are not supported by this blockstore")
 
     def presign_expiry(self, limit: int | None = None) -> int:
         """When a presigned URL made now stops working (Unix seconds): after the
@@ -59,9 +59,12 @@ class Stores:
 
     def resolve_branch(self, repo: Repository, name: str) -> ResolvedRef:
         """Resolve ``name`` and require a branch (NotFound otherwise)."""
-        resolved = self.graveler.resolve(repo, name)
+        try:
+            resolved = self.graveler.resolve(repo, name)
+        except NotFoundError:
+            raise NotFoundError(f"branch not found: {name!r}") from None
         if resolved.branch is None:
-            raise NotFoundError(f"branch {name!r} not found")
+            raise NotFoundError(f"branch not found: {name!r}")
         return resolved
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from limnos.catalog.listing import take_page
 from limnos.catalog.results import Page, RefInfo
 from limnos.catalog.stores import Part
+from limnos.graveler import revparse
 
 
 class Tags(Part):
@@ -22,6 +23,7 @@ class Tags(Part):
     async def create(self, repository: str, name: str, ref: str, *, force: bool = False) -> RefInfo:
         """Create tag ``name`` at ``ref``'s commit (Conflict when the name is taken)."""
         repo = self._stores.repository(repository, force=force)
+        revparse.require_commit(ref, revparse.should_point_to_a_commit)
         graveler = self._graveler
         commit_id = await self._stores.writes.run(lambda: graveler.create_tag(repo, name, ref))
         return RefInfo(name, commit_id)

@@ -49,7 +49,7 @@ class Uploads(Part):
         check_path(path)
         self._graveler.check_branch_writable(repo, branch)  # before any byte is received
         if if_absent and find(self._stores, repo, branch_ref, path) is not None:
-            raise PreconditionFailedError("path already exists")
+            raise PreconditionFailedError(f"path already exists: {path!r}")
         assert branch_ref.branch is not None
         return Upload(self._stores, repo, branch, branch_ref.branch, path, if_absent)
 

@@ -83,7 +83,7 @@ def _now() -> int:
 
 def _busy(branch_name: str) -> str:
     """What a client is told when updates of a branch kept losing races."""
-    return f"branch {branch_name!r} is busy, try again"
+    return f"Too many attempts, try again later: branch {branch_name!r} is busy"
 
 
 class Graveler:
@@ -121,12 +121,12 @@ class Graveler:
         self.block.validate_namespace(storage_namespace)
         try:
             self.refs.get_repository(name)
-            raise AlreadyExistsError(f"repository {name!r} already exists")
+            raise AlreadyExistsError(f"not unique: repository {name!r} already exists")
         except NotFoundError:
             pass
         if not self.refs.claim_namespace(storage_namespace, name):
             raise ValidationError(
-                f"storage namespace {storage_namespace!r} is already in use by another repository"
+                f"storage namespace already in use: {storage_namespace!r} is held by another repository"
             )
         repo = Repository(
             name=name,
@@ -166,7 +166,7 @@ class Graveler:
             marker = msgspec.json.encode(_Marker(name, repo.instance_id, self.refs.installation_id()))
             self.block.put_bytes(join_uri(storage_namespace, _MARKER), marker)
             if not self.refs.insert_repository(repo):
-                raise AlreadyExistsError(f"repository {name!r} already exists")
+                raise AlreadyExistsError(f"not unique: repository {name!r} already exists")
         except BaseException:
             self.refs.delete_repository_instance(repo)
             try:
@@ -186,7 +186,9 @@ class Graveler:
         repository. The namespace of a deleted repository of ours may be used again.
         """
         if self.block.exists(join_uri(namespace, _LAKEFS_MARKER)):
-            raise ValidationError(f"storage namespace {namespace!r} holds a lakeFS repository")
+            raise ValidationError(
+                f"storage namespace already in use: {namespace!r} holds a lakeFS repository"
+            )
         try:
             data = self.block.get_bytes(join_uri(namespace, _MARKER))
         except ObjectNotFoundError:
@@ -195,17 +197,19 @@ class Graveler:
             marker = msgspec.json.decode(data, type=_Marker)
         except msgspec.DecodeError:
             raise ValidationError(
-                f"storage namespace {namespace!r} holds an unreadable repository marker"
+                f"storage namespace already in use: {namespace!r} holds an unreadable repository marker"
             ) from None
         if marker.installation and marker.installation != self.refs.installation_id():
-            raise ValidationError(f"storage namespace {namespace!r} is in use by another Limnos installation")
+            raise ValidationError(
+                f"storage namespace already in use: {namespace!r} is used by another Limnos installation"
+            )
         try:
             other = self.refs.get_repository(marker.repository)
         except NotFoundError:
             return
         if other.instance_id == marker.instance_id:
             raise ValidationError(
-                f"storage namespace {namespace!r} is already in use by repository {marker.repository!r}"
+                f"storage namespace already in use: {namespace!r} holds repository {marker.repository!r}"
             )
 
     def get_repository(self, name: str) -> Repository:
@@ -240,7 +244,8 @@ class Graveler:
             changed = msgspec.structs.replace(repo, metadata=update(dict(repo.metadata)))
             return True if self.refs.update_repository(raw, changed) else None
 
-        retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
+        busy = f"Too many attempts, try again later: repository {name!r} is busy"
+        retry(attempt, busy=busy, error=TooManyRequestsError)
 
     def update_protected_branches(
         self,
@@ -291,15 +296,15 @@ class Graveler:
         source = self.resolve(repo, source_ref)
         self._check_not_a_commit_id(repo, name)
         if self.refs.find_tag(repo, name) is not None:
-            raise AlreadyExistsError(f"a tag named {name!r} already exists")
+            raise AlreadyExistsError(f"conflict found: a tag named {name!r} already exists")
         if not self.refs.insert_branch(repo, name, Branch(source.commit_id, new_token(), hidden=hidden)):
-            raise AlreadyExistsError(f"branch {name!r} already exists")
+            raise AlreadyExistsError(f"branch already exists: {name!r}")
         return source.commit_id
 
     def _check_not_a_commit_id(self, repo: Repository, name: str) -> None:
         # A ref named like a commit would be shadowed by it (ids resolve first), as lakeFS knows.
         if revparse.is_commit_id(self.refs, repo, name):
-            raise AlreadyExistsError(f"{name!r} is the id of an existing commit")
+            raise AlreadyExistsError(f"conflict found: {name!r} is the id of an existing commit")
 
     def get_branch(self, repo: Repository, name: str) -> Branch:
         """The branch named ``name``."""
@@ -316,7 +321,7 @@ class Graveler:
         protection.check_delete(repo, name)
         self.check_writable(repo)
         if name == repo.default_branch:
-            raise ForbiddenError(f"branch {name!r} is the default branch and cannot be deleted")
+            raise ForbiddenError(f"cannot delete repository default branch: {name!r}")
 
         def attempt() -> Literal[True] | None:
             branch, raw = self.refs.get_branch_record(repo, name)
@@ -334,16 +339,16 @@ class Graveler:
         commit_id = self.resolve(repo, ref).commit_id
         self._check_not_a_commit_id(repo, name)
         if self.refs.find_branch(repo, name) is not None:
-            raise AlreadyExistsError(f"a branch named {name!r} already exists")
+            raise AlreadyExistsError(f"conflict found: a branch named {name!r} already exists")
         if not self.refs.insert_tag(repo, name, Tag(commit_id, _now())):
-            raise AlreadyExistsError(f"tag {name!r} already exists")
+            raise AlreadyExistsError(f"tag already exists: {name!r}")
         return commit_id
 
     def get_tag(self, repo: Repository, name: str) -> Tag:
         """The tag named ``name``."""
         tag = self.refs.find_tag(repo, name)
         if tag is None:
-            raise NotFoundError(f"tag {name!r} not found")
+            raise NotFoundError(f"tag not found: {name!r}")
         return tag
 
     def delete_tag(self, repo: Repository, name: str) -> None:
@@ -501,21 +506,21 @@ class Graveler:
             return
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
-            raise NotFoundError(f"branch {branch_name!r} not found")
+            raise NotFoundError(f"branch not found: {branch_name!r}")
         # Read the live token first: the write below succeeds only if that entry is still
         # what was read, so a writer who staged the path meanwhile makes this one fail.
         first = ref.branch.staging_token
         expected = self.staging.get([first], key)
         exists = expected != TOMBSTONE if expected is not None else self.get(repo, ref, key) is not None
         if exists:
-            raise PreconditionFailedError(f"path {key!r} already exists")
+            raise PreconditionFailedError(f"path already exists: {key!r}")
 
         def write(token: str) -> None:
             if token != first:
                 # A commit sealed our write into the token it commits; repeat it plainly.
                 self.staging.set(token, key, value)
             elif not self.staging.set_if(token, key, value, expected):
-                raise PreconditionFailedError(f"path {key!r} already exists")
+                raise PreconditionFailedError(f"path already exists: {key!r}")
 
         self._staged_write(repo, branch_name, write, ref.branch)
 
@@ -529,7 +534,7 @@ class Graveler:
         self.check_branch_writable(repo, branch_name)
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
-            raise NotFoundError(f"branch {branch_name!r} not found")
+            raise NotFoundError(f"branch not found: {branch_name!r}")
         if self.get(repo, ref, key) is None:
             raise NotFoundError(f"object {key!r} not found")
         self._staged_write(repo, branch_name, lambda token: self.staging.set(token, key, TOMBSTONE))
@@ -578,7 +583,7 @@ class Graveler:
             branch, raw = self.refs.get_branch_record(repo, branch_name)
             dirty = self.is_dirty(branch)
             if dirty and not force:
-                raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
+                raise DirtyBranchError(f"branch {branch_name!r}: uncommitted changes (dirty branch)")
             fresh = branch.moved(target, new_token(), ()) if dirty else branch.moved(target)
             if not self.refs.swap_branch(repo, branch_name, raw, fresh):
                 return None
@@ -700,7 +705,7 @@ class Graveler:
             if branch.commit_id != expected_head:
                 return (None,)  # the caller recomputes the tree against the new head
             if require_clean and self.is_dirty(branch):
-                raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
+                raise DirtyBranchError(f"branch {branch_name!r}: uncommitted changes (dirty branch)")
             head = self.refs.get_commit(repo, branch.commit_id)
             if tree_id == head.tree_id and not allow_empty:
                 raise NoChangesError(f"branch {branch_name!r}: no changes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from limnos.graveler import revparse
 from limnos.graveler.committed.merge import STRATEGIES as STRATEGIES
 from limnos.graveler.committed.merge import MergeStrategy as MergeStrategy
 from limnos.graveler.engine import Graveler
@@ -27,7 +28,7 @@ def merge_strategy(name: str) -> MergeStrategy:
     for strategy in STRATEGIES:
         if name == strategy:
             return strategy
-    raise ValidationError(f"strategy {name!r} is invalid: use 'dest-wins' or 'source-wins'")
+    raise ValidationError(f"invalid merge strategy: {name!r} (use 'dest-wins' or 'source-wins')")
 
 
 def _clean_head(g: Graveler, repo: Repository, branch_name: str) -> str:
@@ -35,13 +36,14 @@ def _clean_head(g: Graveler, repo: Repository, branch_name: str) -> str:
     dirty branch is reported as such rather than as a conflict)."""
     branch = g.get_branch(repo, branch_name)
     if g.is_dirty(branch):
-        raise DirtyBranchError(f"branch {branch_name!r} has uncommitted changes")
+        raise DirtyBranchError(f"branch {branch_name!r}: uncommitted changes (dirty branch)")
     return branch.commit_id
 
 
 def _until_landed(branch_name: str, attempt: Callable[[], str | None]) -> str:
     """Repeat ``attempt`` (compute a tree against the head, commit it) until it lands."""
-    return retry(attempt, busy=f"branch {branch_name!r} kept moving, try again", error=TooManyRequestsError)
+    busy = f"Too many attempts, try again later: branch {branch_name!r} kept moving"
+    return retry(attempt, busy=busy, error=TooManyRequestsError)
 
 
 def merge(
@@ -64,6 +66,7 @@ def merge(
     """
     merge_strategy(strategy)
     g.check_writable(repo)  # before any tree is computed; a protected branch takes merges
+    revparse.require_commit(source_ref)
     source = g.resolve(repo, source_ref).commit_id
     ns = repo.storage_namespace
     message = message or f"Merge '{source_ref}' into '{dest_branch}'"
@@ -96,16 +99,22 @@ def _parent_tree(
     parent_number: int,
     ref: str,
     no_parent_chosen: type[GravelerError],
+    operation: str,
 ) -> str:
     """The tree of the chosen parent (the empty tree for a root commit).
 
     A merge commit needs ``parent_number``; without it ``no_parent_chosen`` is raised
-    (lakeFS answers 409 for a revert and 400 for a cherry-pick).
+    (lakeFS answers 409 for a revert and 400 for a cherry-pick), naming the ``operation``.
     """
     if len(commit.parents) > 1 and parent_number < 1:
-        raise no_parent_chosen(f"commit {ref!r} is a merge commit: choose a parent_number")
+        raise no_parent_chosen(
+            f"must specify 1-based parent number for {operation} merge commit: {ref!r} "
+            f"has {len(commit.parents)} parents"
+        )
     if parent_number > max(1, len(commit.parents)):
-        raise ValidationError(f"commit {ref!r} has no parent {parent_number}")
+        raise ValidationError(
+            f"given commit does not have the given parent number: {ref!r} has no parent {parent_number}"
+        )
     if not commit.parents:
         return g.committed.empty_tree(repo.storage_namespace)
     return g.tree_of(repo, commit.parents[max(parent_number, 1) - 1])
@@ -125,9 +134,10 @@ def revert(
 ) -> str:
     """Commit the inverse of ``ref``'s changes on top of a branch (not a protected one)."""
     g.check_branch_committable(repo, branch_name)
+    revparse.require_commit(ref)
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
-    parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ConflictError)
+    parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ConflictError, "reverting")
 
     def attempt() -> str | None:
         head = _clean_head(g, repo, branch_name)
@@ -165,9 +175,10 @@ def cherry_pick(
     branch takes no cherry-picks: only merges.
     """
     g.check_branch_committable(repo, branch_name)
+    revparse.require_commit(ref)
     target = g.resolve(repo, ref).commit_id
     commit = g.get_commit(repo, target)
-    parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ValidationError)
+    parent_tree = _parent_tree(g, repo, commit, parent_number, ref, ValidationError, "cherry-picking")
     base_metadata = {
         **(commit.metadata_dict if metadata is None else metadata),
         CHERRY_PICK_ORIGIN: target,

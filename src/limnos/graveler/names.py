@@ -17,8 +17,8 @@ def check_repository_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid repository name."""
     if not REPOSITORY_NAME.fullmatch(name):
         raise ValidationError(
-            f"repository name {name!r} is invalid: use 3-63 lowercase letters, digits "
-            "and '-', starting with a letter or digit"
+            f"repository id: invalid value: validation error: {name!r} (use 3-63 lowercase "
+            "letters, digits and '-', starting with a letter or digit)"
         )
 
 
@@ -26,7 +26,8 @@ def check_branch_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid branch name."""
     if not BRANCH_NAME.fullmatch(name):
         raise ValidationError(
-            f"branch name {name!r} is invalid: use letters, digits, '_' and '-', not starting with '-'"
+            f"branch id: invalid value: validation error: {name!r} (use letters, digits, '_' and '-', "
+            "not starting with '-')"
         )
 
 
@@ -39,14 +40,14 @@ def check_tag_name(name: str) -> None:
         or name.endswith(("/", ".", ".lock"))
         or name == "@"
     ):
-        raise ValidationError(f"tag name {name!r} is invalid")
+        raise ValidationError(f"tag id: invalid value: validation error: {name!r}")
 
 
 def check_path(path: str, *, what: str = "path") -> None:
     """Raise ValidationError unless ``path`` can name an object."""
     if not path:
-        raise ValidationError(f"{what} must not be empty")
+        raise ValidationError(f"missing {what}: required value: validation error")
     if "\x00" in path:
-        raise ValidationError(f"{what} {path!r} contains a NUL character")
+        raise ValidationError(f"{what}: invalid value: validation error: {path!r} contains a NUL character")
     if len(path.encode()) > 4096:
-        raise ValidationError(f"{what} is longer than 4096 bytes")
+        raise ValidationError(f"{what}: invalid value: validation error: longer than 4096 bytes")

@@ -88,14 +88,14 @@ class RefStore:
         """The repository named ``name``; raises NotFoundError."""
         data = self.kv.get_hot(REPOS, name.encode())
         if data is None:
-            raise NotFoundError(f"repository {name!r} not found")
+            raise NotFoundError(f"repository not found: {name!r}")
         return decode(data, Repository)
 
     def repository_record(self, name: str) -> tuple[Repository, bytes]:
         """The repository and its stored bytes (for compare-and-set)."""
         data = self.kv.get(REPOS, name.encode())
         if data is None:
-            raise NotFoundError(f"repository {name!r} not found")
+            raise NotFoundError(f"repository not found: {name!r}")
         return decode(data, Repository), data
 
     def list_repositories(self, start: str = "", prefix: str = "") -> Iterator[Repository]:
@@ -153,7 +153,7 @@ class RefStore:
         """The branch and its stored bytes; raises NotFoundError."""
         data = self.kv.get_hot(branches_partition(repo), name.encode())
         if data is None:
-            raise NotFoundError(f"branch {name!r} not found")
+            raise NotFoundError(f"branch not found: {name!r}")
         return decode(data, Branch), data
 
     def get_branch(self, repo: Repository, name: str) -> Branch:
@@ -253,7 +253,7 @@ class RefStore:
         """The commit with this full id; raises NotFoundError."""
         commit = self.find_commit(repo, commit_id)
         if commit is None:
-            raise NotFoundError(f"commit {commit_id!r} not found")
+            raise NotFoundError(f"commit not found: {commit_id!r}")
         return commit
 
     def commits_with_prefix(self, repo: Repository, prefix: str, limit: int = 2) -> list[str]:

@@ -1,12 +1,15 @@
-"""Ref expressions: ``main``, ``v1.0``, ``a1b2c3``, ``main~2``, ``main^2``, ``main@``.
+"""Ref expressions: ``main``, ``v1.0``, ``a1b2c3``, ``main~2``, ``main^2``, ``main@``, ``main$``.
 
-``~N`` walks N first parents, ``^N`` takes the N-th parent, and a trailing ``@`` on a
-branch means its committed data only (no staging).
+``~N`` walks N first parents, ``^N`` takes the N-th parent, a trailing ``@`` on a
+branch means its committed data only (no staging), and a trailing ``$`` names the
+branch's staging area explicitly (which reads as the plain branch does, but is no
+commit: operations that need one refuse it).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from limnos.graveler.errors import NotFoundError, ValidationError
@@ -25,6 +28,8 @@ class ParsedRef:
     base: str
     modifiers: tuple[tuple[str, int], ...]
     committed_only: bool
+    #: A trailing ``$``: the branch's staging area, named explicitly.
+    staging: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,13 @@ class ResolvedRef:
 def parse(ref: str) -> ParsedRef:
     """Split ``ref`` into base and modifiers; raises ValidationError."""
     if not ref:
-        raise ValidationError("ref must not be empty")
+        raise ValidationError("ref: required value: validation error")
+    if ref.endswith("$"):
+        # As in lakeFS, '$' follows a plain branch name and takes no other modifier.
+        base = ref[:-1]
+        if not base or any(c in base for c in "~^@$"):
+            raise ValidationError(invalid_ref(ref))
+        return ParsedRef(base, (), False, staging=True)
     cut = min((i for i in (ref.find("~"), ref.find("^")) if i >= 0), default=len(ref))
     base, rest = ref[:cut], ref[cut:]
     committed_only = False
@@ -60,17 +71,39 @@ def parse(ref: str) -> ParsedRef:
     if rest.endswith("@"):
         rest, committed_only = rest[:-1], True
     if not base:
-        raise ValidationError(f"ref {ref!r} is invalid")
+        raise ValidationError(invalid_ref(ref))
     modifiers: list[tuple[str, int]] = []
     pos = 0
     for match in _MODIFIER.finditer(rest):
         if match.start() != pos:
-            raise ValidationError(f"ref {ref!r} is invalid")
+            raise ValidationError(invalid_ref(ref))
         modifiers.append((match.group(1), int(match.group(2) or "1")))
         pos = match.end()
     if pos != len(rest):
-        raise ValidationError(f"ref {ref!r} is invalid")
+        raise ValidationError(invalid_ref(ref))
     return ParsedRef(base, tuple(modifiers), committed_only)
+
+
+def invalid_ref(ref: str, why: str = "") -> str:
+    """What a client is told of a malformed ref expression (lakeFS's wording first)."""
+    return f"ref: invalid value: validation error: {ref!r}" + (f": {why}" if why else "")
+
+
+def staging_is_not_a_commit(ref: str) -> str:
+    """What a client is told when ``ref`` names a staging area where a commit is needed."""
+    return f"reference {ref!r}: reference to staging area with $ is not a commit"
+
+
+def should_point_to_a_commit(ref: str) -> str:
+    """What a client reading a commit (or tagging one) is told of a staging area."""
+    return invalid_ref(ref, "should point to a commit")
+
+
+def require_commit(ref: str, message: Callable[[str], str] = staging_is_not_a_commit) -> None:
+    """Raise ValidationError if ``ref`` names a branch's staging area (``main$``) where the
+    operation needs a commit; ``message`` words the refusal."""
+    if ref.endswith("$") and parse(ref).staging:
+        raise ValidationError(message(ref))
 
 
 def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
@@ -81,6 +114,12 @@ def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
     exactly like an existing commit id is shadowed by it).
     """
     parsed = parse(ref)
+    if parsed.staging:
+        branch = refs.find_branch(repo, parsed.base)
+        if branch is None:
+            _resolve_base(refs, repo, parsed.base)  # NotFound when it names nothing at all
+            raise ValidationError(invalid_ref(ref, "'$' follows a branch name"))
+        return ResolvedRef(branch.commit_id, parsed.base, branch)
     if is_commit_id(refs, repo, parsed.base):
         resolved = ResolvedRef(parsed.base)
         if not parsed.modifiers:
@@ -90,11 +129,7 @@ def resolve(refs: RefStore, repo: Repository, ref: str) -> ResolvedRef:
     if branch is not None:
         resolved = ResolvedRef(branch.commit_id, parsed.base, branch, parsed.committed_only)
     else:
-        tag = refs.find_tag(repo, parsed.base)
-        if tag is not None:
-            resolved = ResolvedRef(tag.commit_id)
-        else:
-            resolved = ResolvedRef(_resolve_commit_id(refs, repo, parsed.base))
+        resolved = ResolvedRef(_resolve_base(refs, repo, parsed.base))
     if not parsed.modifiers:
         return resolved
     return _apply_modifiers(refs, repo, resolved.commit_id, parsed, ref)
@@ -113,16 +148,23 @@ def _apply_modifiers(
     return ResolvedRef(commit_id)
 
 
-def _resolve_commit_id(refs: RefStore, repo: Repository, base: str) -> str:
+def _resolve_base(refs: RefStore, repo: Repository, base: str) -> str:
+    """The commit of a tag, or of a full or unique-prefix commit id (a branch is looked up
+    first by the caller)."""
+    tag = refs.find_tag(repo, base)
+    if tag is not None:
+        return tag.commit_id
     if not _HEX.fullmatch(base):
-        raise NotFoundError(f"ref {base!r} not found")
+        raise NotFoundError(f"ref {base!r}: not found")
+    # Hex digits were last looked up as (the start of) a commit id.
     if len(base) == 64:
         if refs.find_commit(repo, base) is None:
-            raise NotFoundError(f"ref {base!r} not found")
+            raise NotFoundError(f"ref {base!r}: commit not found")
         return base
     matches = refs.commits_with_prefix(repo, base, limit=2)
     if len(matches) != 1:
-        raise NotFoundError(f"ref {base!r} not found" if not matches else f"ref {base!r} is ambiguous")
+        why = "" if not matches else ": more than one commit id starts with it"
+        raise NotFoundError(f"ref {base!r}: commit not found{why}")
     return matches[0]
 
 
@@ -131,12 +173,12 @@ def _walk(refs: RefStore, repo: Repository, commit_id: str, kind: str, n: int, r
         for _ in range(n):
             parents = refs.get_commit(repo, commit_id).parents
             if not parents:
-                raise NotFoundError(f"ref {ref!r} not found: history is shorter")
+                raise NotFoundError(f"ref {ref!r}: not found: the history is shorter")
             commit_id = parents[0]
         return commit_id
     if n == 0:
         return commit_id
     parents = refs.get_commit(repo, commit_id).parents
     if n > len(parents):
-        raise NotFoundError(f"ref {ref!r} not found: commit has no parent {n}")
+        raise ValidationError(invalid_ref(ref, f"the commit has no parent {n}"))
     return parents[n - 1]

@@ -111,6 +111,7 @@ def build(config: Config) -> Services:
         block,
         import_enabled=config.blockstore.local.import_enabled,
         link_expiry_seconds=int(config.blockstore.link_address_expiry.total_seconds()),
+        default_namespace_prefix=config.blockstore.default_namespace_prefix,
     )
     return Services(
         config=config,

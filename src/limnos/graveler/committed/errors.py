@@ -18,4 +18,4 @@ class MergeConflictError(Conflict):
         more = f" and {len(self.paths) - _SHOWN} more" if len(self.paths) > _SHOWN else ""
         if len(paths) >= MAX_CONFLICTS:
             more = f" and more (at least {len(self.paths)} in all)"
-        super().__init__(f"merge conflict on {shown}{more}")
+        super().__init__(f"conflict found: {shown}{more}")

@@ -88,7 +88,7 @@ class ObjectStorage:
             return cached
         if not _ID_RE.fullmatch(tree_id):
             # Not an id we could have written; also keeps odd strings out of paths.
-            raise ObjectNotFoundError(f"no tree {tree_id!r} in {namespace}")
+            raise ObjectNotFoundError(f"metarange {tree_id!r} in {namespace}")
         size = 0
 
         def decode(data: bytes) -> Metarange:
@@ -104,10 +104,10 @@ class ObjectStorage:
         """Like :meth:`load_metarange`, for an id that comes from outside: proves the
         metarange is stored in ``namespace`` itself, not merely cached from another one."""
         if not _ID_RE.fullmatch(tree_id):
-            raise ObjectNotFoundError(f"no tree {tree_id!r} in {namespace}")
+            raise ObjectNotFoundError(f"metarange {tree_id!r} in {namespace}")
         if not self.is_known(namespace, tree_id):
             if not self.block.exists(join_uri(namespace, address(tree_id))):
-                raise ObjectNotFoundError(f"no tree {tree_id!r} in {namespace}")
+                raise ObjectNotFoundError(f"metarange {tree_id!r} in {namespace}")
             self._remember(namespace, tree_id)
         return self.load_metarange(namespace, tree_id)
 
