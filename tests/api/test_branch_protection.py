@@ -204,8 +204,8 @@ def test_if_match(http: httpx.Client, repo: str) -> None:
         ([{"pattern": "v[9-0]"}], ["v[9-0]", "reversed"]),
         ([{}], ["pattern"]),
         ([{"pattern": 7}], ["pattern"]),
-        ({"pattern": "main"}, ["invalid request body"]),
-        (["main"], ["invalid request body"]),
+        ({"pattern": "main"}, ["request body has an error"]),
+        (["main"], ["request body has an error"]),
     ],
 )
 def test_bad_rules_are_400(http: httpx.Client, repo: str, body: Any, words: list[str]) -> None:

@@ -192,7 +192,7 @@ def test_sdk_status_codes(
             {"default_retention_days": 1, "branches": [{"branch_id": "no/such", "retention_days": 1}]},
             ["no/such"],
         ),
-        ([], ["invalid request body"]),
+        ([], ["request body has an error"]),
     ],
 )
 def test_bad_rules_are_400_naming_the_problem(
