@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -377,6 +377,26 @@ def repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
 def client(server: Server) -> lakefs.Client:
     """The ``lakefs`` wrapper's client, authenticated as the admin."""
     return lakefs.Client(host=server.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
+
+
+def status_of(call: Callable[[], object]) -> int:
+    """The HTTP status of a call of ``lakefs_sdk`` or the legacy ``lakefs_client`` that
+    must fail."""
+    import lakefs_client
+
+    with pytest.raises((lakefs_sdk.ApiException, lakefs_client.ApiException)) as raised:
+        call()
+    return int(raised.value.status)
+
+
+@pytest.fixture()
+def legacy_repositories(server: Server, tmp_path: Path) -> Iterator[Any]:
+    """The legacy ``lakefs_client``'s RepositoriesApi, configured as its documentation shows."""
+    import lakefs_client
+    from lakefs_client.api import repositories_api
+
+    with lakefs_client.ApiClient(server.legacy_configuration(tmp_path)) as api_client:
+        yield repositories_api.RepositoriesApi(api_client)
 
 
 def assert_error(response: httpx.Response, status: int, *words: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from conftest import (
     assert_error,
     head,
     repository_state,
+    status_of,
     upload,
     upload_url,
 )
@@ -40,21 +41,6 @@ INTERNAL = "/repositories/{}/branch_protection"
 WRITE = "cannot write to protected branch"
 COMMIT = "cannot commit to protected branch"
 DELETE = "cannot delete protected branch"
-
-
-@pytest.fixture()
-def legacy(server: Server, tmp_path: Path) -> Iterator[repositories_api.RepositoriesApi]:
-    """The legacy client's RepositoriesApi, configured as its documentation shows."""
-    with lakefs_client.ApiClient(server.legacy_configuration(tmp_path)) as api_client:
-        yield repositories_api.RepositoriesApi(api_client)
-
-
-def status_of(call: Callable[[], Any]) -> int:
-    """The status of a client call that must fail."""
-    with pytest.raises((ApiException, lakefs_client.ApiException)) as raised:
-        call()
-    status: int = raised.value.status
-    return status
 
 
 def rules(http: httpx.Client, repo: str) -> tuple[list[str], str]:
@@ -76,43 +62,51 @@ def missing_repo() -> str:
 # the seed's operations through the legacy client --------------------------------------------
 
 
-def test_legacy_client_gets_and_sets_rules(legacy: repositories_api.RepositoriesApi, repo: str) -> None:
-    data, status, headers = legacy.get_branch_protection_rules(repo, _return_http_data_only=False)
+def test_legacy_client_gets_and_sets_rules(
+    legacy_repositories: repositories_api.RepositoriesApi, repo: str
+) -> None:
+    data, status, headers = legacy_repositories.get_branch_protection_rules(
+        repo, _return_http_data_only=False
+    )
     assert status == 200 and data == []
     # no rules yet: lakeFS's checksum of a setting not made is the empty string
     assert headers["ETag"] == ""
     # the seed's example body, unconditionally
     branch_protection_rule = [LegacyRule(pattern="stable_*")]
-    assert legacy.set_branch_protection_rules(repo, branch_protection_rule) is None
-    data, _, headers = legacy.get_branch_protection_rules(repo, _return_http_data_only=False)
+    assert legacy_repositories.set_branch_protection_rules(repo, branch_protection_rule) is None
+    data, _, headers = legacy_repositories.get_branch_protection_rules(repo, _return_http_data_only=False)
     assert [rule.pattern for rule in data] == ["stable_*"]
     etag = headers["ETag"]
     assert etag
     # the seed's If-Match is no ETag of these rules: 412, and nothing changes
     replacement = [LegacyRule(pattern="main"), LegacyRule(pattern="release-?")]
     with pytest.raises(lakefs_client.ApiException) as raised:
-        legacy.set_branch_protection_rules(repo, replacement, if_match="If-Match_example")
+        legacy_repositories.set_branch_protection_rules(repo, replacement, if_match="If-Match_example")
     assert raised.value.status == 412
-    assert [rule.pattern for rule in legacy.get_branch_protection_rules(repo)] == ["stable_*"]
+    assert [rule.pattern for rule in legacy_repositories.get_branch_protection_rules(repo)] == ["stable_*"]
     # the current ETag lets the change through
-    legacy.set_branch_protection_rules(repo, replacement, if_match=etag)
-    data, _, headers = legacy.get_branch_protection_rules(repo, _return_http_data_only=False)
+    legacy_repositories.set_branch_protection_rules(repo, replacement, if_match=etag)
+    data, _, headers = legacy_repositories.get_branch_protection_rules(repo, _return_http_data_only=False)
     assert [rule.pattern for rule in data] == ["main", "release-?"]
     assert headers["ETag"] not in ("", etag)
 
 
 def test_legacy_client_status_codes(
-    server: Server, legacy: repositories_api.RepositoriesApi, read_only_repo: str, repo: str, tmp_path: Path
+    server: Server,
+    legacy_repositories: repositories_api.RepositoriesApi,
+    read_only_repo: str,
+    repo: str,
+    tmp_path: Path,
 ) -> None:
     body = [LegacyRule(pattern="stable_*")]
     missing = missing_repo()
-    assert status_of(lambda: legacy.get_branch_protection_rules(missing)) == 404
-    assert status_of(lambda: legacy.set_branch_protection_rules(missing, body)) == 404
+    assert status_of(lambda: legacy_repositories.get_branch_protection_rules(missing)) == 404
+    assert status_of(lambda: legacy_repositories.set_branch_protection_rules(missing, body)) == 404
     # a read-only repository refuses changes to its settings, as lakeFS does
-    assert status_of(lambda: legacy.set_branch_protection_rules(read_only_repo, body)) == 403
+    assert status_of(lambda: legacy_repositories.set_branch_protection_rules(read_only_repo, body)) == 403
     # a pattern lakeFS's matcher cannot compile
     with pytest.raises(lakefs_client.ApiException) as raised:
-        legacy.set_branch_protection_rules(repo, [LegacyRule(pattern="stable_[")])
+        legacy_repositories.set_branch_protection_rules(repo, [LegacyRule(pattern="stable_[")])
     assert raised.value.status == 400
     assert "stable_[" in raised.value.body
     configuration = server.legacy_configuration(tmp_path)
@@ -121,8 +115,8 @@ def test_legacy_client_status_codes(
         wrong = repositories_api.RepositoriesApi(api_client)
         assert status_of(lambda: wrong.get_branch_protection_rules(repo)) == 401
         assert status_of(lambda: wrong.set_branch_protection_rules(repo, body)) == 401
-    assert legacy.get_branch_protection_rules(repo) == []
-    assert legacy.get_branch_protection_rules(read_only_repo) == []
+    assert legacy_repositories.get_branch_protection_rules(repo) == []
+    assert legacy_repositories.get_branch_protection_rules(read_only_repo) == []
 
 
 # lakefs_sdk ----------------------------------------------------------------------------------

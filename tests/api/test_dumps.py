@@ -31,11 +31,11 @@ from conftest import (
     free_port,
     head,
     objects_url,
+    status_of,
     upload_url,
 )
 from lakefs_client.api.internal_api import InternalApi as LegacyInternalApi
 from lakefs_client.api.repositories_api import RepositoriesApi as LegacyRepositoriesApi
-from lakefs_client.exceptions import ApiException as LegacyApiException
 from lakefs_client.model.refs_restore import RefsRestore as LegacyRefsRestore
 from lakefs_sdk.exceptions import ApiException
 
@@ -371,11 +371,6 @@ def test_legacy_client_status_codes(
         branches_meta_range_id=dumped.branches_meta_range_id,
     )
 
-    def status_of(call: Callable[[], object]) -> int:
-        with pytest.raises(LegacyApiException) as raised:
-            call()
-        return int(raised.value.status)
-
     missing = unique("missing")
     assert status_of(lambda: api.dump_submit(missing)) == 404
     assert status_of(lambda: api.dump_status(repo, uuid.uuid4().hex)) == 404
@@ -445,11 +440,6 @@ def test_sdk_status_codes(server: Server, sdk: lakefs_sdk.ApiClient, http: httpx
     answer = api.dump_status_with_http_info(repo, submitted.data.id)
     assert answer.status_code == 200
     refs = wait_done(lambda: api.dump_status(repo, submitted.data.id)).refs
-
-    def status_of(call: Callable[[], object]) -> int:
-        with pytest.raises(ApiException) as raised:
-            call()
-        return int(raised.value.status)
 
     missing = unique("missing")
     assert status_of(lambda: api.dump_submit(missing)) == 404

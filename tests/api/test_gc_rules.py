@@ -13,21 +13,13 @@ import httpx
 import lakefs_client
 import lakefs_sdk
 import pytest
-from conftest import ACCESS_KEY_ID, Server, assert_error
+from conftest import ACCESS_KEY_ID, Server, assert_error, status_of
 from lakefs_client.api import repositories_api
 from lakefs_client.model.garbage_collection_rule import GarbageCollectionRule as LegacyRule
 from lakefs_client.model.garbage_collection_rules import GarbageCollectionRules as LegacyRules
-from lakefs_sdk.exceptions import ApiException
 
 SETTINGS = "/repositories/{}/settings/gc_rules"
 INTERNAL = "/repositories/{}/gc/rules"
-
-
-@pytest.fixture()
-def legacy(server: Server, tmp_path: Path) -> Iterator[repositories_api.RepositoriesApi]:
-    """The legacy client's RepositoriesApi, configured as its documentation shows."""
-    with lakefs_client.ApiClient(server.legacy_configuration(tmp_path)) as api_client:
-        yield repositories_api.RepositoriesApi(api_client)
 
 
 @pytest.fixture()
@@ -47,14 +39,6 @@ def sdk_rules(default: int, **branches: int) -> lakefs_sdk.GarbageCollectionRule
     )
 
 
-def status_of(call: Any) -> int:
-    """The status of a client call that must fail."""
-    with pytest.raises((ApiException, lakefs_client.ApiException)) as raised:
-        call()
-    status: int = raised.value.status
-    return status
-
-
 def missing_repo() -> str:
     return f"none-{uuid.uuid4().hex[:12]}"
 
@@ -63,41 +47,41 @@ def missing_repo() -> str:
 
 
 def test_legacy_client_sets_reads_and_deletes_gc_rules(
-    legacy: repositories_api.RepositoriesApi, http: httpx.Client, repo: str
+    legacy_repositories: repositories_api.RepositoriesApi, http: httpx.Client, repo: str
 ) -> None:
     # 404 while none are set, as lakeFS answers
-    assert status_of(lambda: legacy.get_gc_rules(repo)) == 404
+    assert status_of(lambda: legacy_repositories.get_gc_rules(repo)) == 404
     # the seed's example body
     garbage_collection_rules = LegacyRules(
         default_retention_days=1,
         branches=[LegacyRule(branch_id="branch_id_example", retention_days=1)],
     )
-    assert legacy.set_gc_rules(repo, garbage_collection_rules) is None
-    got = legacy.get_gc_rules(repo)
+    assert legacy_repositories.set_gc_rules(repo, garbage_collection_rules) is None
+    got = legacy_repositories.get_gc_rules(repo)
     assert got.default_retention_days == 1
     assert [(b.branch_id, b.retention_days) for b in got.branches] == [("branch_id_example", 1)]
     # a second set replaces the rules
-    legacy.set_gc_rules(repo, LegacyRules(default_retention_days=7, branches=[]))
-    got = legacy.get_gc_rules(repo)
+    legacy_repositories.set_gc_rules(repo, LegacyRules(default_retention_days=7, branches=[]))
+    got = legacy_repositories.get_gc_rules(repo)
     assert got.default_retention_days == 7 and got.branches == []
-    assert legacy.delete_gc_rules(repo) is None
-    assert status_of(lambda: legacy.get_gc_rules(repo)) == 404
+    assert legacy_repositories.delete_gc_rules(repo) is None
+    assert status_of(lambda: legacy_repositories.get_gc_rules(repo)) == 404
     # deleting rules that are not set is no error (lakeFS writes empty rules)
-    legacy.delete_gc_rules(repo)
+    legacy_repositories.delete_gc_rules(repo)
     assert_error(http.get(SETTINGS.format(repo)), 404, "not found")
 
 
 def test_legacy_client_status_codes(
-    server: Server, legacy: repositories_api.RepositoriesApi, read_only_repo: str, tmp_path: Path
+    server: Server, legacy_repositories: repositories_api.RepositoriesApi, read_only_repo: str, tmp_path: Path
 ) -> None:
     rules = LegacyRules(default_retention_days=1, branches=[])
     missing = missing_repo()
-    assert status_of(lambda: legacy.get_gc_rules(missing)) == 404
-    assert status_of(lambda: legacy.set_gc_rules(missing, rules)) == 404
-    assert status_of(lambda: legacy.delete_gc_rules(missing)) == 404
+    assert status_of(lambda: legacy_repositories.get_gc_rules(missing)) == 404
+    assert status_of(lambda: legacy_repositories.set_gc_rules(missing, rules)) == 404
+    assert status_of(lambda: legacy_repositories.delete_gc_rules(missing)) == 404
     # a read-only repository refuses changes to its settings, as lakeFS does
-    assert status_of(lambda: legacy.set_gc_rules(read_only_repo, rules)) == 403
-    assert status_of(lambda: legacy.delete_gc_rules(read_only_repo)) == 403
+    assert status_of(lambda: legacy_repositories.set_gc_rules(read_only_repo, rules)) == 403
+    assert status_of(lambda: legacy_repositories.delete_gc_rules(read_only_repo)) == 403
     # 401: credentials that do not sign in
     configuration = server.legacy_configuration(tmp_path)
     configuration.password = "wrong-secret"
@@ -108,14 +92,16 @@ def test_legacy_client_status_codes(
         assert status_of(lambda: wrong.delete_gc_rules(read_only_repo)) == 401
 
 
-def test_legacy_client_bad_rules_are_400(legacy: repositories_api.RepositoriesApi, repo: str) -> None:
+def test_legacy_client_bad_rules_are_400(
+    legacy_repositories: repositories_api.RepositoriesApi, repo: str
+) -> None:
     # the legacy client checks types, not signs: a negative period reaches the server
     negative = LegacyRules(default_retention_days=-1, branches=[])
     with pytest.raises(lakefs_client.ApiException) as raised:
-        legacy.set_gc_rules(repo, negative)
+        legacy_repositories.set_gc_rules(repo, negative)
     assert raised.value.status == 400
     assert "default_retention_days" in raised.value.body
-    assert status_of(lambda: legacy.get_gc_rules(repo)) == 404
+    assert status_of(lambda: legacy_repositories.get_gc_rules(repo)) == 404
 
 
 # lakefs_sdk ----------------------------------------------------------------------------------
