@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from limnos.block.adapter import ObjectNotFoundError
-from limnos.catalog.errors import Invalid
 from limnos.catalog.log import LogQuery, log_page
 from limnos.catalog.results import CommitInfo, Page
 from limnos.catalog.stores import Part
 from limnos.catalog.threads import run_blocking
 from limnos.graveler import revparse
-from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import DirtyBranchError, TooManyRequestsError
 from limnos.graveler.model import Repository
@@ -103,12 +100,7 @@ def commit_metarange(
     The branch must have no uncommitted changes. A metarange that is not stored in the
     repository's storage namespace is refused as bad input.
     """
-    try:
-        g.committed.check_stored(repo.storage_namespace, tree_id)
-    except (ObjectNotFoundError, CorruptObjectError):
-        raise Invalid(
-            f"metarange not found: {tree_id!r} is not stored in the repository's storage namespace"
-        ) from None
+    g.require_metarange(repo, tree_id)
 
     def attempt() -> str | None:
         try:

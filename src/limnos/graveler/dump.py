@@ -107,12 +107,7 @@ def check_restorable(g: Graveler, repo: Repository, refs: RefsDump, *, force: bo
         )
     g.check_writable(repo)
     for tree_id in (refs.commits_meta_range_id, refs.tags_meta_range_id, refs.branches_meta_range_id):
-        try:
-            g.committed.check_stored(repo.storage_namespace, tree_id)
-        except (ObjectNotFoundError, CorruptObjectError):
-            raise ValidationError(
-                f"metarange not found: {tree_id!r} is not stored in the namespace of repository {repo.name!r}"
-            ) from None
+        g.require_metarange(repo, tree_id)
 
 
 def restore(g: Graveler, repo: Repository, refs: RefsDump, *, force: bool, tick: Tick = _nothing) -> None:

@@ -17,6 +17,7 @@ import msgspec
 from limnos.block.adapter import BlockAdapter, ObjectNotFoundError, join_uri
 from limnos.graveler import history, protection, revparse
 from limnos.graveler.committed import CommittedStore
+from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.errors import (
     AlreadyExistsError,
     DirtyBranchError,
@@ -728,6 +729,16 @@ class Graveler:
             return (commit_id,) if self.refs.swap_branch(repo, branch_name, raw, moved) else None
 
         return retry(attempt, busy=_busy(branch_name), error=TooManyRequestsError)[0]
+
+    def require_metarange(self, repo: Repository, tree_id: str) -> None:
+        """Raise ValidationError unless ``tree_id`` is a metarange stored, intact, in the
+        repository's storage namespace (a client named it: it is input, not a record)."""
+        try:
+            self.committed.check_stored(repo.storage_namespace, tree_id)
+        except (ObjectNotFoundError, CorruptObjectError):
+            raise ValidationError(
+                f"metarange not found: {tree_id!r} is not stored in the namespace of repository {repo.name!r}"
+            ) from None
 
     def write_tree(self, repo: Repository, entries: Iterable[tuple[str, bytes]]) -> str:
         """Store a tree of ``entries`` (sorted, unique keys), streamed; its id."""
