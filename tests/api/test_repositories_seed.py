@@ -92,7 +92,9 @@ def test_create_repository_as_the_page_does(clients: Clients, server: Server) ->
     assert status_of(lambda: clients.api.create_repository(again)) == 409
     # 400: a namespace of another blockstore
     foreign_name = unique("seed")
-    foreign = clients.creation(name=foreign_name, storage_namespace=server.backend.foreign_namespace(foreign_name))
+    foreign = clients.creation(
+        name=foreign_name, storage_namespace=server.backend.foreign_namespace(foreign_name)
+    )
     assert status_of(lambda: clients.api.create_repository(foreign)) == 400
     assert status_of(lambda: clients.api.get_repository(foreign_name)) == 404
     # 401
