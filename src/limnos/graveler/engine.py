@@ -87,6 +87,11 @@ def _busy(branch_name: str) -> str:
     return f"Too many attempts, try again later: branch {branch_name!r} is busy"
 
 
+def _repository_busy(name: str) -> str:
+    """What a client is told when updates of a repository record kept losing races."""
+    return f"Too many attempts, try again later: repository {name!r} is busy"
+
+
 class Graveler:
     """Plain, synchronous access to versioned repositories."""
 
@@ -245,8 +250,7 @@ class Graveler:
             changed = msgspec.structs.replace(repo, metadata=update(dict(repo.metadata)))
             return True if self.refs.update_repository(raw, changed) else None
 
-        busy = f"Too many attempts, try again later: repository {name!r} is busy"
-        retry(attempt, busy=busy, error=TooManyRequestsError)
+        retry(attempt, busy=_repository_busy(name), error=TooManyRequestsError)
 
     def update_protected_branches(
         self,
@@ -275,7 +279,7 @@ class Graveler:
             changed = msgspec.structs.replace(repo, protected_branches=protection.normalized(update(current)))
             return True if self.refs.update_repository(raw, changed) else None
 
-        retry(attempt, busy=f"repository {name!r} is busy, try again", error=TooManyRequestsError)
+        retry(attempt, busy=_repository_busy(name), error=TooManyRequestsError)
 
     # refs ---------------------------------------------------------------------------
 
