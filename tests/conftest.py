@@ -507,15 +507,17 @@ class AwsCli:
         )
         return env
 
-    def run(self, *args: str, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        """``aws <args> --endpoint-url <gateway>``; with ``check``, it must succeed."""
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``aws <args> --endpoint-url <gateway>`` (in ``env``, by default :meth:`env`);
+        with ``check``, it must succeed."""
         done = subprocess.run(
             [sys.executable, "-m", "awscli", *args, "--endpoint-url", self.endpoint],
-            env=self.env(),
+            env=env if env is not None else self.env(),
             capture_output=True,
             text=True,
             timeout=300,
-            **kwargs,
         )
         if check:
             assert done.returncode == 0, f"aws {' '.join(args)}: {done.stderr}"

@@ -44,20 +44,20 @@ def test_parquet_written_by_pyarrow_is_read_by_pandas_through_s3fs(
 def test_s3fs_lists_with_directories(s3fs_fs: Any, repo: str) -> None:
     for path in ("data/a/1.csv", "data/a/2.csv", "data/b/1.csv", "data/c.csv", "top.txt"):
         s3fs_fs.pipe(f"{repo}/main/{path}", path.encode())
-    assert s3fs_fs.ls(f"{repo}/main/data", detail=False) == [
+    assert sorted(s3fs_fs.ls(f"{repo}/main/data", detail=False)) == [
         f"{repo}/main/data/a",
         f"{repo}/main/data/b",
         f"{repo}/main/data/c.csv",
     ]
     assert s3fs_fs.isdir(f"{repo}/main/data/a")
     assert s3fs_fs.info(f"{repo}/main/data/c.csv")["size"] == len("data/c.csv")
-    assert s3fs_fs.find(f"{repo}/main/data") == [
+    assert sorted(s3fs_fs.find(f"{repo}/main/data")) == [
         f"{repo}/main/data/a/1.csv",
         f"{repo}/main/data/a/2.csv",
         f"{repo}/main/data/b/1.csv",
         f"{repo}/main/data/c.csv",
     ]
-    assert s3fs_fs.glob(f"{repo}/main/data/*/1.csv") == [
+    assert sorted(s3fs_fs.glob(f"{repo}/main/data/*/1.csv")) == [
         f"{repo}/main/data/a/1.csv",
         f"{repo}/main/data/b/1.csv",
     ]
