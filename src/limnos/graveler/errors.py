@@ -13,6 +13,11 @@ class NotFoundError(GravelerError, kinds.NotFound):
     """A repository, branch, tag, commit or object does not exist (404)."""
 
 
+class RepositoryNotFoundError(NotFoundError):
+    """The repository itself does not exist (a front end may answer it apart from a
+    missing ref or object)."""
+
+
 class AlreadyExistsError(GravelerError, kinds.Conflict):
     """A repository, branch or tag of that name exists already (409)."""
 
