@@ -19,9 +19,10 @@ from limnos.errors import (
     Unauthenticated,
     Unavailable,
 )
-from limnos.graveler.errors import NotFoundError, RepositoryNotFoundError
+from limnos.graveler.errors import BranchNotFoundError, RepositoryNotFoundError
 
 __all__ = [
+    "BranchNotFoundError",
     "Conflict",
     "DataMissingError",
     "Forbidden",
@@ -50,7 +51,7 @@ class DataMissingError(Gone):
         self.path = path
 
 
-class NotABranchError(NotFoundError):
+class NotABranchError(BranchNotFoundError):
     """A write names a tag or a commit where it needs a branch.
 
     It is a missing branch to the REST API (as in lakeFS); the S3 gateway tells a write to

@@ -18,6 +18,10 @@ class RepositoryNotFoundError(NotFoundError):
     missing ref or object)."""
 
 
+class BranchNotFoundError(NotFoundError):
+    """The branch a write or a branch operation names does not exist."""
+
+
 class AlreadyExistsError(GravelerError, kinds.Conflict):
     """A repository, branch or tag of that name exists already (409)."""
 
