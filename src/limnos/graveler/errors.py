@@ -13,9 +13,8 @@ class NotFoundError(GravelerError, kinds.NotFound):
     """A repository, branch, tag, commit or object does not exist (404)."""
 
 
-class RepositoryNotFoundError(NotFoundError):
-    """The repository itself does not exist (a front end may answer it apart from a
-    missing ref or object)."""
+class RepositoryNotFoundError(NotFoundError, kinds.RepositoryNotFound):
+    """The repository named does not exist (404)."""
 
 
 class BranchNotFoundError(NotFoundError):
