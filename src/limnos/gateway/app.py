@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 from limnos.auth import AuthService
 from limnos.catalog import Catalog
 from limnos.config import Config
-from limnos.gateway import buckets
+from limnos.gateway import buckets, listing, multipart, objects
 from limnos.gateway.auth import sign_in
 from limnos.gateway.errors import S3Error, as_s3_error, error_response, not_implemented
 from limnos.gateway.handlers import Handler
@@ -22,7 +22,12 @@ from limnos.gateway.request import S3Request
 log = logging.getLogger("limnos.gateway")
 
 # Every operation served, by S3's name.
-HANDLERS: dict[str, Handler] = {**buckets.handlers}
+HANDLERS: dict[str, Handler] = {
+    **buckets.handlers,
+    **objects.handlers,
+    **listing.handlers,
+    **multipart.handlers,
+}
 
 
 def virtual_host_bucket(host: str, domain_name: str) -> str | None:

@@ -1,20 +1,22 @@
 """What an object request names: the repository (bucket), a ref and a path, or a copy's
 source; and the S3 codes a missing or unwritable one is answered with.
 
-lakeFS answers a missing repository ``NoSuchBucket``, a missing ref or object on a read
-``NoSuchKey``, and a write to a branch that does not exist ``NoSuchBucket``. A write to a
-tag or a commit is refused (``AccessDenied``): only branches take writes.
+lakeFS answers a missing repository ``NoSuchBucket`` (every operation does), a missing
+ref or object on a read ``NoSuchKey``, and a write to a branch that does not exist
+``NoSuchBucket``. A write to a tag or a commit is refused (``AccessDenied``): only
+branches take writes.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from limnos.catalog.errors import BranchNotFoundError, NotABranchError, RepositoryNotFoundError
+from limnos.catalog.errors import BranchNotFoundError, NotABranchError
 from limnos.gateway.errors import S3Error, not_implemented
 from limnos.gateway.handlers import Handler
 from limnos.gateway.request import S3Request
@@ -31,10 +33,8 @@ def no_such_bucket(bucket: str) -> S3Error:
 
 
 def translated(err: Exception, request: S3Request, *, write: bool) -> Exception:
-    """The S3 error for a missing repository, a missing branch or a write to a tag or a
-    commit; any other error as it is."""
-    if isinstance(err, RepositoryNotFoundError):
-        return no_such_bucket(request.bucket)
+    """The S3 error for a write to a missing branch or to a tag or a commit; any other
+    error as it is."""
     if write and isinstance(err, NotABranchError):
         return S3Error(
             "AccessDenied",
@@ -46,8 +46,8 @@ def translated(err: Exception, request: S3Request, *, write: bool) -> Exception:
     return err
 
 
-def handler(*, write: bool) -> functools.partial[Handler]:
-    """Decorate an operation so that missing buckets and branches answer S3's codes."""
+def handler(*, write: bool) -> Callable[[Handler], Handler]:
+    """Decorate an operation so that missing branches answer S3's codes."""
     return functools.partial(_wrap, write=write)
 
 
@@ -56,7 +56,7 @@ def _wrap(operation: Handler, *, write: bool) -> Handler:
     async def run(request: S3Request) -> Response:
         try:
             return await operation(request)
-        except (RepositoryNotFoundError, BranchNotFoundError) as err:
+        except BranchNotFoundError as err:
             raise translated(err, request, write=write) from None
 
     return run
