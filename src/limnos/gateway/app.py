@@ -70,7 +70,8 @@ class Gateway:
         await response(scope, receive, send)
 
     async def _answer(self, http: Request, request_id: str) -> Response:
-        path = http.url.path
+        # The decoded path itself: Starlette's URL re-escapes "?", "#" and "\\", which keys may hold.
+        path = http.scope["path"]
         head = http.method == "HEAD"
         try:
             bucket, key = address(path, http.headers.get("host", ""), self.domain_name)
@@ -86,4 +87,17 @@ class Gateway:
             if s3_error is None:
                 log.exception("unexpected error on %s %s", http.method, path)
                 s3_error = S3Error("InternalError", "internal error", 500)
-            return error_response(s3_error, path, request_id, head=head)
+            response = error_response(s3_error, path, request_id, head=head)
+            if _unread_body(http):
+                # The client may still send a body the server did not read (or, after
+                # "Expect: 100-continue", hold it back): the connection cannot carry
+                # another request.
+                response.headers["Connection"] = "close"
+            return response
+
+
+def _unread_body(http: Request) -> bool:
+    """Whether a request declared a body that was not read to its end."""
+    headers = http.headers
+    declared = headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+    return declared and not getattr(http, "_stream_consumed", False)
