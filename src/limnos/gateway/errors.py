@@ -30,6 +30,7 @@ def not_implemented(operation: str) -> S3Error:
 
 # Kinds of error of the layers below, most specific first.
 KIND_CODES: tuple[tuple[type[Exception], str, int], ...] = (
+    (kinds.RepositoryNotFound, "NoSuchBucket", 404),
     (kinds.NotFound, "NoSuchKey", 404),
     (kinds.Conflict, "OperationAborted", 409),
     (kinds.PreconditionFailed, "PreconditionFailed", 412),

@@ -30,6 +30,8 @@ ARGUMENTS = frozenset(
         "partNumber",
         "uploadId",
         "x-id",
+        "max-buckets",
+        "bucket-region",
         "response-cache-control",
         "response-content-disposition",
         "response-content-encoding",
@@ -72,6 +74,8 @@ def _bucket_operation(method: str, subresources: list[str], query: Mapping[str, 
             return "GetBucketLocation"
         if subresources == ["uploads"]:
             return "ListMultipartUploads"
+        if subresources == ["versioning"]:
+            return "GetBucketVersioning"
         if not subresources:
             return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
     if method == "PUT" and not subresources:

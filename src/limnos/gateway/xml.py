@@ -6,6 +6,7 @@ is escaped, so a key such as ``<a>`` can never become markup.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -44,3 +45,9 @@ def xml_document(root: Xml, *, namespace: bool = False) -> bytes:
         tag_end = root.index(">")
         root = Xml(f'{root[:tag_end]} xmlns="{S3_NAMESPACE}"{root[tag_end:]}')
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + root).encode()
+
+
+def timestamp(unix_seconds: float) -> str:
+    """S3's time format (ISO 8601 in UTC with milliseconds): ``2024-01-31T12:00:00.000Z``."""
+    when = datetime.fromtimestamp(unix_seconds, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
