@@ -74,8 +74,10 @@ class Gateway:
         path = http.scope["path"]
         head = http.method == "HEAD"
         try:
-            bucket, key = address(path, http.headers.get("host", ""), self.domain_name)
-            user, body = await sign_in(http, self.auth, self.region)
+            host = http.headers.get("host", "")
+            bucket, key = address(path, host, self.domain_name)
+            virtual_bucket = virtual_host_bucket(host, self.domain_name)
+            user, body = await sign_in(http, self.auth, self.region, virtual_bucket=virtual_bucket)
             name = operation(http.method, bucket, key, http.query_params, http.headers)
             handler = HANDLERS.get(name)
             if handler is None:

@@ -17,16 +17,21 @@ from starlette.requests import Request
 
 from limnos.auth import AuthService, User
 from limnos.auth.model import AuthError
-from limnos.gateway import sigv4
-from limnos.gateway.checksums import ALGORITHMS, checksum_header, expected_for
+from limnos.gateway import chunked, sigv2, sigv4
+from limnos.gateway.checksums import ALGORITHMS, Expected, checksum_header, expected_for
 from limnos.gateway.errors import S3Error
 from limnos.gateway.payload import Check, sha256_check, verified
 
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-async def sign_in(http: Request, auth: AuthService, region: str) -> tuple[User, AsyncIterator[bytes]]:
+async def sign_in(
+    http: Request, auth: AuthService, region: str, *, virtual_bucket: str | None = None
+) -> tuple[User, AsyncIterator[bytes]]:
     """The user who signed ``http`` and its verified body; raises S3Error otherwise.
+
+    ``virtual_bucket`` is the bucket a virtual-host-style request's host names (Version 2
+    signs it as part of the resource).
 
     The region of a Version 4 credential scope is the one the client signed for, as with
     lakeFS: any region is accepted, so clients configured for another region still work.
@@ -36,9 +41,13 @@ async def sign_in(http: Request, auth: AuthService, region: str) -> tuple[User, 
     if authorization is not None:
         if authorization.startswith(sigv4.ALGORITHM):
             return await _sign_in_v4(http, auth, sigv4.parse_header(authorization))
+        if authorization.startswith("AWS "):
+            return _sign_in_v2(http, auth, sigv2.parse_header(authorization), virtual_bucket)
         raise S3Error("InvalidArgument", "Unsupported Authorization Type", 400)
     if "X-Amz-Algorithm" in query or "X-Amz-Credential" in query:
         return await _sign_in_v4(http, auth, sigv4.parse_query(query))
+    if "AWSAccessKeyId" in query or "Signature" in query:
+        return _sign_in_v2(http, auth, sigv2.parse_query(query), virtual_bucket)
     raise S3Error("AccessDenied", "Access Denied", 403)
 
 
@@ -79,6 +88,11 @@ async def _sign_in_v4(
         return user, verified(http.stream(), checks)
     if _HEX_SHA256.fullmatch(payload_hash):
         return user, verified(http.stream(), [sha256_check(payload_hash), *checks])
+    if payload_hash in chunked.STREAMING and not sig.presigned:
+        signing = None
+        if payload_hash != chunked.STREAMING_UNSIGNED_TRAILER:
+            signing = chunked.ChunkSigning(key, amz_date, sig.credential.scope, sig.signature)
+        return user, _chunked_body(http, signing, payload_hash != chunked.STREAMING_SIGNED, checks)
     raise S3Error(
         "InvalidArgument",
         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, "
@@ -86,6 +100,58 @@ async def _sign_in_v4(
         "or a valid sha256 value.",
         400,
     )
+
+
+def _sign_in_v2(
+    http: Request, auth: AuthService, sig: sigv2.SigV2, virtual_bucket: str | None
+) -> tuple[User, AsyncIterator[bytes]]:
+    user, secret = _secret(auth, sig.access_key_id)
+    raw_path = http.scope.get("raw_path", b"").decode("latin-1") or http.scope["path"]
+    raw_query = http.scope.get("query_string", b"").decode("latin-1")
+    date = sigv2.date_line(sig, http.headers)
+    amz_headers = sigv2.canonical_amz_headers(http.scope["headers"])
+    texts = [
+        sigv2.string_to_sign(
+            http.method,
+            http.headers,
+            date,
+            amz_headers,
+            sigv2.canonical_resource(path, raw_query, virtual_bucket),
+        )
+        for path in sigv2.resources(raw_path)
+    ]
+    sigv2.verify(sig, secret, texts)
+    sigv2.check_time(sig, http.headers, datetime.now(UTC))
+    return user, verified(http.stream(), _declared_checksums(http))
+
+
+def _chunked_body(
+    http: Request, signing: chunked.ChunkSigning | None, trailer: bool, checks: list[Check]
+) -> AsyncIterator[bytes]:
+    """The decoded body of an aws-chunked request, with the checksums its trailer states."""
+    trailing: dict[str, Expected] = {}
+    if trailer:
+        for name in http.headers.get("x-amz-trailer", "").split(","):
+            name = name.strip().lower()
+            if name:
+                trailing[name] = expected_for(name)
+
+    def on_trailer(name: str, value: str) -> None:
+        expected = trailing.get(name)
+        if expected is not None:
+            expected.value = expected_for(name, value).value
+
+    length = http.headers.get("x-amz-decoded-content-length")
+    if length is not None and not length.isdigit():
+        raise S3Error("InvalidArgument", "x-amz-decoded-content-length must be a number of bytes", 400)
+    decoded = chunked.decode(
+        http.stream(),
+        signing=signing,
+        trailer=trailer,
+        decoded_length=None if length is None else int(length),
+        on_trailer=on_trailer,
+    )
+    return verified(decoded, [*checks, *trailing.values()])
 
 
 def _declared_checksums(http: Request) -> list[Check]:

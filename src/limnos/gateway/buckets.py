@@ -74,7 +74,11 @@ async def get_bucket_versioning(request: S3Request) -> Response:
 
 
 async def create_bucket(request: S3Request) -> Response:
-    """CreateBucket: repositories are created through the REST API."""
+    """CreateBucket: repositories are created through the REST API. The body (a
+    CreateBucketConfiguration) is read, so a request S3 would refuse for its body is
+    refused for it here too."""
+    async for _ in request.body:
+        pass
     request.catalog.repositories.get(request.bucket)
     raise S3Error(
         "BucketAlreadyExists",

@@ -93,6 +93,9 @@ def _object_operation(method: str, subresources: list[str], query: Mapping[str, 
         return "CreateMultipartUpload"
     if subresources:
         return f"NotImplemented:{method} object {'&'.join(subresources)}"
+    if method in ("GET", "HEAD") and "partNumber" in query and not upload:
+        # Reading one part of a multipart object is not reading the object.
+        return f"NotImplemented:{method} object partNumber"
     if method == "GET":
         return "ListParts" if upload else "GetObject"
     if method == "HEAD" and not upload:
