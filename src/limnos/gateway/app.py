@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 from limnos.auth import AuthService
 from limnos.catalog import Catalog
 from limnos.config import Config
-from limnos.gateway import buckets
+from limnos.gateway import buckets, listing, multipart, objects
 from limnos.gateway.auth import sign_in
 from limnos.gateway.errors import S3Error, as_s3_error, error_response, not_implemented
 from limnos.gateway.handlers import Handler
@@ -22,7 +22,12 @@ from limnos.gateway.request import S3Request
 log = logging.getLogger("limnos.gateway")
 
 # Every operation served, by S3's name.
-HANDLERS: dict[str, Handler] = {**buckets.handlers}
+HANDLERS: dict[str, Handler] = {
+    **buckets.handlers,
+    **objects.handlers,
+    **listing.handlers,
+    **multipart.handlers,
+}
 
 
 def virtual_host_bucket(host: str, domain_name: str) -> str | None:
@@ -65,7 +70,8 @@ class Gateway:
         await response(scope, receive, send)
 
     async def _answer(self, http: Request, request_id: str) -> Response:
-        path = http.url.path
+        # The decoded path itself: Starlette's URL re-escapes "?", "#" and "\\", which keys may hold.
+        path = http.scope["path"]
         head = http.method == "HEAD"
         try:
             host = http.headers.get("host", "")
@@ -83,4 +89,17 @@ class Gateway:
             if s3_error is None:
                 log.exception("unexpected error on %s %s", http.method, path)
                 s3_error = S3Error("InternalError", "internal error", 500)
-            return error_response(s3_error, path, request_id, head=head)
+            response = error_response(s3_error, path, request_id, head=head)
+            if _unread_body(http):
+                # The client may still send a body the server did not read (or, after
+                # "Expect: 100-continue", hold it back): the connection cannot carry
+                # another request.
+                response.headers["Connection"] = "close"
+            return response
+
+
+def _unread_body(http: Request) -> bool:
+    """Whether a request declared a body that was not read to its end."""
+    headers = http.headers
+    declared = headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+    return declared and not getattr(http, "_stream_consumed", False)

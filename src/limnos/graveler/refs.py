@@ -14,7 +14,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from limnos.graveler.errors import NotFoundError, RepositoryNotFoundError
+from limnos.graveler.errors import BranchNotFoundError, NotFoundError, RepositoryNotFoundError
 from limnos.graveler.model import Branch, Commit, Repository, Tag, decode, encode
 from limnos.kv.store import MUST_NOT_EXIST, KVStore
 
@@ -153,7 +153,7 @@ class RefStore:
         """The branch and its stored bytes; raises NotFoundError."""
         data = self.kv.get_hot(branches_partition(repo), name.encode())
         if data is None:
-            raise NotFoundError(f"branch not found: {name!r}")
+            raise BranchNotFoundError(f"branch not found: {name!r}")
         return decode(data, Branch), data
 
     def get_branch(self, repo: Repository, name: str) -> Branch:
