@@ -21,7 +21,7 @@ from limnos.catalog.results import MultipartUpload, StoredObject
 from limnos.catalog.stores import Part, Stores, relative_address
 from limnos.catalog.threads import run_blocking
 from limnos.catalog.upload_ids import UploadRecord, UploadRecords
-from limnos.catalog.uploads import Batches
+from limnos.catalog.uploads import StreamedWrite
 from limnos.graveler.errors import NotFoundError, PreconditionFailedError
 from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path
@@ -191,13 +191,13 @@ class Multipart(Part):
 
     def receive_part(
         self, repository: str, branch: str, path: str, upload_id: str, part_number: int
-    ) -> PartUpload:
+    ) -> StreamedWrite:
         """Part ``part_number`` of an upload started with :meth:`start`, to be handed its
         bytes as they arrive."""
         address = self._opened(repository, branch, path, upload_id)
         _check_part_number(part_number)
         block = self._stores.block
-        return PartUpload(Batches(lambda: block.part_writer(address, upload_id, part_number)))
+        return StreamedWrite(lambda: block.part_writer(address, upload_id, part_number))
 
     async def copy_part_into(
         self,
@@ -286,26 +286,6 @@ class Multipart(Part):
         if not address:
             raise Invalid("physical_address: required value: validation error")
         return repo, self._issued.check_upload(address, upload_id, repo.name, branch, path)
-
-
-class PartUpload:
-    """One part being received: its bytes go to storage in batches as they arrive."""
-
-    def __init__(self, batches: Batches) -> None:
-        self._batches = batches
-
-    async def add(self, data: bytes) -> None:
-        """Accept the next bytes of the part."""
-        await self._batches.add(data)
-
-    async def abort(self) -> None:
-        """Discard whatever was received and written."""
-        await self._batches.abort()
-
-    async def finish(self) -> str:
-        """Store the part; its ETag (hex MD5)."""
-        await self._batches.drain()
-        return (await run_blocking(self._batches.commit)).etag
 
 
 def _check_part_number(number: int) -> None:

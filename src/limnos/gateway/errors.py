@@ -28,6 +28,15 @@ def not_implemented(operation: str) -> S3Error:
     return S3Error("NotImplemented", f"{operation} is not implemented by the Limnos S3 gateway", 501)
 
 
+def malformed_xml() -> S3Error:
+    """The answer to a request body that is not the XML document the operation takes."""
+    return S3Error(
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+        400,
+    )
+
+
 # Kinds of error of the layers below, most specific first.
 KIND_CODES: tuple[tuple[type[Exception], str, int], ...] = (
     (kinds.RepositoryNotFound, "NoSuchBucket", 404),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 
 from starlette.responses import Response
@@ -17,12 +16,12 @@ from starlette.responses import Response
 from limnos.catalog.conditions import quoted_etag
 from limnos.catalog.errors import Invalid, NotFound
 from limnos.gateway import metadata as amz_metadata
-from limnos.gateway.errors import S3Error
+from limnos.gateway.errors import S3Error, malformed_xml
 from limnos.gateway.handlers import Handler
 from limnos.gateway.objects import content_type, if_absent_header, read_body, xml_response
 from limnos.gateway.request import S3Request
 from limnos.gateway.targets import copy_source, handler
-from limnos.gateway.xml import Xml, element, elements, timestamp
+from limnos.gateway.xml import Xml, element, elements, local_name, parse_request, timestamp
 
 #: The largest CompleteMultipartUpload body read (10,000 parts of about 100 bytes each).
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
@@ -142,33 +141,21 @@ async def _upload_part_copy(request: S3Request) -> Response:
 
 def _completed_parts(body: bytes) -> list[tuple[int, str]]:
     """The parts (number, ETag) of a CompleteMultipartUpload body; MalformedXML otherwise."""
-    malformed = S3Error(
-        "MalformedXML",
-        "The XML you provided was not well-formed or did not validate against our published schema",
-        400,
-    )
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise malformed from None
-    if _local(root.tag) != "CompleteMultipartUpload":
-        raise malformed
+    root = parse_request(body, "CompleteMultipartUpload")
+    if root is None:
+        raise malformed_xml()
     parts: list[tuple[int, str]] = []
     for child in root:
-        if _local(child.tag) != "Part":
+        if local_name(child.tag) != "Part":
             continue
-        fields = {_local(item.tag): (item.text or "").strip() for item in child}
+        fields = {local_name(item.tag): (item.text or "").strip() for item in child}
         number, etag = fields.get("PartNumber", ""), fields.get("ETag", "")
         if not (number.isascii() and number.isdigit()) or not etag:
-            raise malformed
+            raise malformed_xml()
         parts.append((int(number), etag.strip('"')))
     if not parts:
-        raise malformed
+        raise malformed_xml()
     return parts
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 async def _complete_multipart_upload(request: S3Request) -> Response:

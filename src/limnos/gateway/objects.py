@@ -9,7 +9,6 @@ nothing).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from email.utils import formatdate
 
 from starlette.responses import Response, StreamingResponse
@@ -19,11 +18,11 @@ from limnos.catalog.conditions import NotModifiedError, check_read_conditions, q
 from limnos.catalog.entry import Entry
 from limnos.catalog.errors import BranchNotFoundError, LimnosError, NotABranchError
 from limnos.gateway import metadata as amz_metadata
-from limnos.gateway.errors import S3Error, as_s3_error, not_implemented
+from limnos.gateway.errors import S3Error, as_s3_error, malformed_xml, not_implemented
 from limnos.gateway.handlers import Handler
 from limnos.gateway.request import S3Request
 from limnos.gateway.targets import copy_source, handler, no_such_key, translated
-from limnos.gateway.xml import Xml, element, elements, timestamp, xml_document
+from limnos.gateway.xml import Xml, element, elements, local_name, parse_request, timestamp, xml_document
 
 #: The most keys one DeleteObjects request takes (S3's limit).
 MAX_DELETE_KEYS = 1000
@@ -190,41 +189,28 @@ async def delete_object(request: S3Request) -> Response:
 
 def _delete_keys(body: bytes) -> tuple[list[str], bool]:
     """The keys and the Quiet flag of a DeleteObjects body; MalformedXML otherwise."""
-    malformed = S3Error(
-        "MalformedXML",
-        "The XML you provided was not well-formed or did not validate against our published schema",
-        400,
-    )
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise malformed from None
-    if _local(root.tag) != "Delete":
-        raise malformed
+    root = parse_request(body, "Delete")
+    if root is None:
+        raise malformed_xml()
     keys: list[str] = []
     quiet = False
     for child in root:
-        name = _local(child.tag)
+        name = local_name(child.tag)
         if name == "Quiet":
             quiet = (child.text or "").strip().lower() == "true"
         elif name == "Object":
-            key = next((item.text or "" for item in child if _local(item.tag) == "Key"), None)
+            key = next((item.text or "" for item in child if local_name(item.tag) == "Key"), None)
             if key is None:
-                raise malformed
+                raise malformed_xml()
             keys.append(key)
     if not keys or len(keys) > MAX_DELETE_KEYS:
-        raise malformed
+        raise malformed_xml()
     return keys, quiet
 
 
 def _s3_error(err: Exception) -> S3Error:
     """The S3 error of one key's failure."""
     return as_s3_error(err) or S3Error("InternalError", "internal error", 500)
-
-
-def _local(tag: str) -> str:
-    """An XML tag without its namespace."""
-    return tag.rsplit("}", 1)[-1]
 
 
 async def read_body(request: S3Request, limit: int) -> bytes:

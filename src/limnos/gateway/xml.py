@@ -6,6 +6,7 @@ is escaped, so a key such as ``<a>`` can never become markup.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -51,3 +52,18 @@ def timestamp(unix_seconds: float) -> str:
     """S3's time format (ISO 8601 in UTC with milliseconds): ``2024-01-31T12:00:00.000Z``."""
     when = datetime.fromtimestamp(unix_seconds, UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def local_name(tag: str) -> str:
+    """An element's tag without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_request(body: bytes, root: str) -> ElementTree.Element | None:
+    """The document of a request body whose root element is ``root`` (in any namespace),
+    or None when the body is not well-formed XML or has another root."""
+    try:
+        document = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return None
+    return document if local_name(document.tag) == root else None
