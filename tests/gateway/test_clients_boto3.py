@@ -115,6 +115,7 @@ def test_list_v1_pages_with_markers(s3: Any, repo: str) -> None:
 
 def test_the_first_level_of_a_key_is_the_ref(s3: Any, http: httpx.Client, repo: str) -> None:
     put_tree(s3, repo, "main", ["a.txt"])
+    commit(http, repo)
     create_branch(http, repo, "dev")
     put_tree(s3, repo, "dev", ["b.txt"])
     root = s3.list_objects_v2(Bucket=repo, Delimiter="/")
