@@ -26,8 +26,8 @@ settings), with the admin's keys for Limnos and any keys for moto:
 
 Each GET's body is checked against what was put (the last object of each run byte for byte,
 every one by size), each PUT's ETag against the MD5 of its bytes; a run with a failed
-check prints no figure. The plain copy's "GET" is reading the copied file back (from the
-page cache, as both servers read from memory or cache too).
+check prints no figure. The plain copy is the limit of both directions: moving an object's
+bytes from one file to another on this disk.
 
 Targets: Limnos's small-object request rate >= 2x moto's; Limnos's 1 MiB and 64 MiB
 throughput >= 70% of the plain copy's. moto keeps objects in memory in one Python
@@ -40,14 +40,17 @@ process; its figures include its own cost.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,35 +115,39 @@ class CheckFailed(Exception):
 # --------------------------------------------------------------------------- throughput
 
 
-def s3_throughput(endpoint: Endpoint, size: int, count: int) -> tuple[float, float]:
-    """(PUT MiB/s, GET MiB/s) of ``count`` objects of ``size`` bytes, one request at a time."""
+def s3_throughput(endpoint: Endpoint, size: int, count: int) -> tuple[float, float, float, float]:
+    """(PUT MiB/s, GET MiB/s, PUT client CPU share, GET client CPU share) of ``count``
+    objects of ``size`` bytes, one request at a time; a CPU share is the CPU time this
+    process (boto3: signing, checksums, HTTP) used over the elapsed time."""
     client = endpoint.client()
     data = os.urandom(size)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     run = uuid.uuid4().hex[:8]
     keys = [f"{endpoint.prefix}throughput/{run}/{size}/{i:04d}" for i in range(count)]
-    t0 = time.perf_counter()
+    cpu0, t0 = time.process_time(), time.perf_counter()
     for key in keys:
         etag = client.put_object(Bucket=endpoint.bucket, Key=key, Body=data)["ETag"].strip('"')
         if etag != md5:
             raise CheckFailed(f"{endpoint.name}: PUT {key} answered ETag {etag}, not {md5}")
     put_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    put_cpu = time.process_time() - cpu0
+    cpu0, t0 = time.process_time(), time.perf_counter()
     body = b""
     for key in keys:
         body = client.get_object(Bucket=endpoint.bucket, Key=key)["Body"].read()
         if len(body) != size:
             raise CheckFailed(f"{endpoint.name}: GET {key} answered {len(body)} bytes, not {size}")
     get_seconds = time.perf_counter() - t0
+    get_cpu = time.process_time() - cpu0
     if body != data:
         raise CheckFailed(f"{endpoint.name}: GET {keys[-1]} answered other bytes than were put")
     total = size * count / MIB
-    return total / put_seconds, total / get_seconds
+    return total / put_seconds, total / get_seconds, put_cpu / put_seconds, get_cpu / get_seconds
 
 
-def copy_throughput(work: Path, size: int, count: int) -> tuple[float, float]:
-    """(copy MiB/s, read MiB/s) of ``count`` plain copies of a file of ``size`` bytes, each
-    made durable (fsync of the file and of its directory), then read back."""
+def copy_throughput(work: Path, size: int, count: int) -> float:
+    """MiB/s of ``count`` plain copies of a file of ``size`` bytes to new files, each made
+    durable (fsync of the file and of its directory) before the next."""
     source = work / f"source-{size}"
     source.write_bytes(os.urandom(size))
     target_dir = work / f"copies-{size}"
@@ -149,26 +156,19 @@ def copy_throughput(work: Path, size: int, count: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     for target in targets:
         shutil.copyfile(source, target)
-        fd = os.open(target, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        dir_fd = os.open(target_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    copy_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
+        for path in (target, target_dir):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    seconds = time.perf_counter() - t0
     for target in targets:
-        if len(target.read_bytes()) != size:
+        if target.stat().st_size != size:
             raise CheckFailed(f"copy: {target} is not {size} bytes")
-    read_seconds = time.perf_counter() - t0
     shutil.rmtree(target_dir)
     source.unlink()
-    total = size * count / MIB
-    return total / copy_seconds, total / read_seconds
+    return size * count / MIB / seconds
 
 
 # --------------------------------------------------------------------------- request rate
@@ -226,6 +226,48 @@ def request_rate(
     return rates[0], rates[1]
 
 
+# --------------------------------------------------------------------------- profile
+
+
+@contextlib.contextmanager
+def profiled(out_dir: Path | None, name: str, server: ServerProcess, active: bool) -> Iterator[None]:
+    """With ``out_dir``, ``py-spy record`` of each of the server's workers while the block runs
+    (collapsed stacks per worker, ``<name>-<pid>.txt``)."""
+    if out_dir is None or not active:
+        yield
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    spies = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-o",
+                str(out_dir / f"{name}-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in server.worker_pids()
+    ]
+    time.sleep(1)  # py-spy attaches
+    try:
+        yield
+    finally:
+        for spy_process in spies:
+            spy_process.send_signal(signal.SIGINT)
+        for spy_process in spies:
+            spy_process.wait(timeout=60)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -258,17 +300,23 @@ def run(args: argparse.Namespace, work: Path) -> bool:
         print(f"limnos run --workers {args.workers} on port {server.port}; moto on port {moto.port}\n")
 
         figures: dict[str, dict[str, float]] = {"limnos": {}, "moto": {}, "copy": {}}
+        client_cpu: dict[str, float] = {}
         for size, count in sizes:
             label = f"{size // MIB} MiB"
             for endpoint in (limnos, mock):
-                put, get = s3_throughput(endpoint, size, count)
+                with profiled(args.py_spy, f"{label.replace(' ', '')}", server, endpoint is limnos):
+                    put, get, put_cpu, get_cpu = s3_throughput(endpoint, size, count)
                 figures[endpoint.name][f"PUT {label}"] = put
                 figures[endpoint.name][f"GET {label}"] = get
-            put, get = copy_throughput(work, size, count)
-            figures["copy"][f"PUT {label}"] = put
-            figures["copy"][f"GET {label}"] = get
+                client_cpu[f"{endpoint.name} PUT {label}"] = put_cpu
+                client_cpu[f"{endpoint.name} GET {label}"] = get_cpu
+            # moving the bytes of an object from one file to another is the limit of both
+            copied = copy_throughput(work, size, count)
+            figures["copy"][f"PUT {label}"] = copied
+            figures["copy"][f"GET {label}"] = copied
         for endpoint in (limnos, mock):
-            put, get = request_rate(endpoint, args.procs, args.duration, args.max_requests)
+            with profiled(args.py_spy, "1KiB", server, endpoint is limnos):
+                put, get = request_rate(endpoint, args.procs, args.duration, args.max_requests)
             figures[endpoint.name]["PUT 1 KiB"] = put
             figures[endpoint.name]["GET 1 KiB"] = get
     finally:
@@ -285,6 +333,9 @@ def run(args: argparse.Namespace, work: Path) -> bool:
         vs_moto = f"{row[0] / row[1]:8.2f}x" if row[1] else ""
         vs_copy = f"{row[0] / row[2]:10.2f}x" if row[2] else f"{'':>11}"
         print(f"{op:<12} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}   {vs_moto:>11}  {vs_copy}")
+
+    print("\nthe client's own CPU (boto3: SigV4 payload hash, CRC32, HTTP) over the elapsed time:")
+    print("  " + ", ".join(f"{name} {100 * share:.0f}%" for name, share in client_cpu.items()))
 
     print("\ntargets:")
     results = []
@@ -319,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000, help="requests per load process and run")
     parser.add_argument("--quick", action="store_true", help="smoke run: 8 and 1 objects, 2 s rates")
     parser.add_argument("--dir", type=Path, help="where to create the temporary directory")
+    parser.add_argument(
+        "--py-spy", type=Path, help="write py-spy profiles (collapsed stacks) of the server's workers here"
+    )
     parser.add_argument("--time-limit", type=float, default=900.0, help="stop the whole run after this (s)")
     args = parser.parse_args(argv)
     if args.quick:
