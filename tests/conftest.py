@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -440,3 +441,158 @@ def upload(sdk: lakefs_sdk.ApiClient, repo: str, branch: str, path: str, data: b
     conf = sdk.configuration
     wrapper = lakefs.Client(host=conf.host, username=conf.username, password=conf.password)
     lakefs.Repository(repo, client=wrapper).branch(branch).object(path).upload(data=data)
+
+
+# clients of the S3 gateway ------------------------------------------------------------------
+
+
+@pytest.fixture()
+def s3fs_fs(server: Server) -> Any:
+    """``s3fs`` on the gateway, as a user configures it (its own instance, no listings cache)."""
+    import s3fs
+
+    return s3fs.S3FileSystem(
+        key=ACCESS_KEY_ID,
+        secret=SECRET_ACCESS_KEY,
+        client_kwargs={"endpoint_url": server.url, "region_name": "us-east-1"},
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )
+
+
+def s3fs_options(server: Server) -> dict[str, Any]:
+    """``storage_options`` with which pandas reads ``s3://`` URLs through the gateway."""
+    return {
+        "key": ACCESS_KEY_ID,
+        "secret": SECRET_ACCESS_KEY,
+        "client_kwargs": {"endpoint_url": server.url, "region_name": "us-east-1"},
+    }
+
+
+@pytest.fixture()
+def arrow_fs(server: Server) -> Any:
+    """``pyarrow.fs.S3FileSystem`` on the gateway."""
+    from pyarrow import fs
+
+    return fs.S3FileSystem(
+        endpoint_override=f"127.0.0.1:{server.port}",
+        scheme="http",
+        access_key=ACCESS_KEY_ID,
+        secret_key=SECRET_ACCESS_KEY,
+        region="us-east-1",
+    )
+
+
+@dataclass
+class AwsCli:
+    """The AWS CLI (``python -m awscli``) against the gateway, in an environment of its own:
+    the machine's AWS configuration and credentials never reach it."""
+
+    endpoint: str
+    home: Path
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        config, credentials = self.home / "config", self.home / "credentials"
+        config.touch()
+        credentials.touch()
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_CONFIG_FILE": str(config),
+                "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+            }
+        )
+        return env
+
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``aws <args> --endpoint-url <gateway>`` (in ``env``, by default :meth:`env`);
+        with ``check``, it must succeed."""
+        done = subprocess.run(
+            [sys.executable, "-m", "awscli", *args, "--endpoint-url", self.endpoint],
+            env=env if env is not None else self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check:
+            assert done.returncode == 0, f"aws {' '.join(args)}: {done.stderr}"
+        return done
+
+
+@pytest.fixture()
+def aws(server: Server, tmp_path: Path) -> AwsCli:
+    home = tmp_path / "aws"
+    home.mkdir()
+    return AwsCli(server.url, home)
+
+
+@dataclass
+class Rclone:
+    """rclone with a remote ``limnos`` on the gateway, from a configuration file of its own."""
+
+    config: Path
+
+    def run(
+        self, *args: str, check: bool = True, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``rclone <args>`` (``input_text`` on its standard input); with ``check``, it must succeed."""
+        done = subprocess.run(
+            ["rclone", "--config", str(self.config), "--low-level-retries", "1", "--retries", "1", *args],
+            env={k: v for k, v in os.environ.items() if not k.startswith(("RCLONE_", "AWS_"))},
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check:
+            assert done.returncode == 0, f"rclone {' '.join(args)}: {done.stderr}"
+        return done
+
+
+def rclone_config(endpoint: str) -> str:
+    """An rclone remote ``limnos`` on the gateway at ``endpoint``, as a user writes it."""
+    return (
+        "[limnos]\n"
+        "type = s3\n"
+        "provider = Other\n"
+        f"endpoint = {endpoint}\n"
+        f"access_key_id = {ACCESS_KEY_ID}\n"
+        f"secret_access_key = {SECRET_ACCESS_KEY}\n"
+        "region = us-east-1\n"
+        "force_path_style = true\n"
+        "no_check_bucket = true\n"
+    )
+
+
+@pytest.fixture()
+def rclone(server: Server, tmp_path: Path) -> Rclone:
+    config = tmp_path / "rclone.conf"
+    config.write_text(rclone_config(server.url))
+    return Rclone(config)
+
+
+BIG_OBJECT_SIZE = 64 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file of 64 MiB of random bytes, large enough for every client to upload it in parts."""
+    path = tmp_path_factory.mktemp("big") / "big.bin"
+    with open(path, "wb") as f:
+        for _ in range(BIG_OBJECT_SIZE // (4 << 20)):
+            f.write(os.urandom(4 << 20))
+    return path
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -17,6 +17,10 @@ class NotFound(LimnosError):
     """What was named does not exist."""
 
 
+class RepositoryNotFound(NotFound):
+    """The repository named does not exist (S3 tells it apart from a missing object)."""
+
+
 class Conflict(LimnosError):
     """The operation conflicts with the current state (a name taken, a merge conflict)."""
 

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.api.common import (
     ApiError,
     absolute_url,
@@ -32,6 +31,8 @@ from limnos.api.common import (
 from limnos.api.errors import error_body
 from limnos.api.shapes import common_prefix_stats, object_stats
 from limnos.api.upload_body import receive_multipart, receive_raw, receiving
+from limnos.catalog.byte_ranges import RangeNotSatisfiableError, parse_range
+from limnos.catalog.conditions import etag_matches, quoted_etag
 from limnos.catalog.entry import Entry
 
 _META_PREFIX = "x-lakefs-meta-"
@@ -110,25 +111,6 @@ def _user_metadata_headers(request: Request) -> dict[str, str]:
     return metadata
 
 
-def _etag(entry: Entry) -> str:
-    # Checksums recorded from some stores arrive quoted already; never quote twice.
-    checksum = entry.checksum
-    return checksum if checksum.startswith('"') else f'"{checksum}"'
-
-
-def _etag_matches(header: str, entry: Entry) -> bool:
-    """Whether an If-None-Match header names the entry's ETag (quoted or not, weak or strong)."""
-    for candidate in header.split(","):
-        tag = candidate.strip()
-        if tag == "*":
-            return True
-        if tag.startswith("W/"):
-            tag = tag[2:]
-        if tag.strip('"') == entry.checksum.strip('"'):
-            return True
-    return False
-
-
 def _range_not_satisfiable(size: int, *, head: bool) -> Response:
     # Content-Range tells the client the object's size (clients use it to stop reading at the end).
     headers = {"Content-Range": f"bytes */{size}"}
@@ -140,7 +122,7 @@ def _range_not_satisfiable(size: int, *, head: bool) -> Response:
 def _object_headers(entry: Entry) -> dict[str, str]:
     """Headers describing an object, shared by GET, HEAD and 304 answers."""
     return {
-        "ETag": _etag(entry),
+        "ETag": quoted_etag(entry.checksum),
         "Last-Modified": formatdate(entry.mtime, usegmt=True),
         "Accept-Ranges": "bytes",
         # Object bytes are private data: no caching by browsers or proxies on the way.
@@ -183,7 +165,7 @@ async def get_object(request: Request) -> Response:
     headers = _object_headers(entry)
     if not head:
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and _etag_matches(if_none_match, entry):
+        if if_none_match is not None and etag_matches(if_none_match, entry.checksum):
             return Response(status_code=304, headers=headers)
         if presign:
             # The bytes are read from where the URL points, not through this server's API.

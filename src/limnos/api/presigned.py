@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from limnos.api.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.api.common import catalog, json_response, query_params
 from limnos.api.upload_body import receive_raw, receiving
+from limnos.catalog.byte_ranges import RangeNotSatisfiableError, parse_range
 from limnos.catalog.presigned import SELF_SERVED_PATH
 
 

@@ -7,6 +7,7 @@ relative to it are joined with :func:`join_uri`.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -69,6 +70,16 @@ class ObjectInfo:
     #: The object's content type where storage keeps one and reports it (S3's HEAD;
     #: listings report none), else "".
     content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    """One uploaded part of a multipart upload."""
+
+    number: int
+    etag: str  # hex MD5 of the part, without quotes
+    size: int
+    mtime: datetime
 
 
 class BlockWriter(ABC):
@@ -255,6 +266,10 @@ class BlockAdapter(ABC):
 
     def abort_multipart(self, uri: str, upload_id: str) -> None:
         """Remove every part of the upload; nothing else is left of it."""
+        raise NotImplementedError(f"{type(self).__name__} has no multipart uploads")
+
+    def list_parts(self, uri: str, upload_id: str) -> builtins.list[PartInfo]:
+        """The parts uploaded so far, by ascending number (the last upload of each)."""
         raise NotImplementedError(f"{type(self).__name__} has no multipart uploads")
 
     def validate_address(self, uri: str) -> None:

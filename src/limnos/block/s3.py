@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from limnos.block.adapter import (
     NoSuchUploadError,
     ObjectInfo,
     ObjectNotFoundError,
+    PartInfo,
     PutResult,
     split_uri,
 )
@@ -230,7 +233,28 @@ class S3Adapter(BlockAdapter):
         return self._presigned("upload_part", params, expires)
 
     def part_writer(self, uri: str, upload_id: str, part_number: int) -> BlockWriter:
-        raise NotImplementedError("parts of S3 uploads go to S3 itself")
+        bucket, key = parse_s3_uri(uri)
+        return _S3PartWriter(self, bucket, key, upload_id, part_number)
+
+    def list_parts(self, uri: str, upload_id: str) -> builtins.list[PartInfo]:
+        bucket, key = parse_s3_uri(uri)
+        parts: builtins.list[PartInfo] = []
+        marker = 0
+        try:
+            while True:
+                page = self.client.list_parts(
+                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+                for part in page.get("Parts", []):
+                    etag = str(part["ETag"]).strip('"')
+                    parts.append(
+                        PartInfo(int(part["PartNumber"]), etag, int(part["Size"]), part["LastModified"])
+                    )
+                if not page.get("IsTruncated"):
+                    return parts
+                marker = int(page["NextPartNumberMarker"])
+        except ClientError as err:
+            self._raise_upload_error(err, uri)
 
     def copy_part(
         self, src_uri: str, first: int, last: int | None, uri: str, upload_id: str, part_number: int
@@ -302,6 +326,48 @@ def _stream(body: Any) -> Iterator[bytes]:
         raise BlockError(f"reading object: {err}") from None
     finally:
         body.close()
+
+
+class _S3PartWriter(BlockWriter):
+    """One part of a native multipart upload: S3 needs a part's length before its bytes,
+    so the part is kept (in memory up to PART_SIZE, then in a temporary file) and sent
+    whole on commit."""
+
+    def __init__(self, adapter: S3Adapter, bucket: str, key: str, upload_id: str, number: int) -> None:
+        self.adapter = adapter
+        self.bucket = bucket
+        self.key = key
+        self.upload_id = upload_id
+        self.number = number
+        self.file = tempfile.SpooledTemporaryFile(max_size=PART_SIZE)  # noqa: SIM115 - closed on commit/abort
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.md5.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> PutResult:
+        uri = f"s3://{self.bucket}/{self.key}"
+        try:
+            self.file.seek(0)
+            self.adapter.client.upload_part(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                PartNumber=self.number,
+                Body=self.file,
+                ContentLength=self.size,
+            )
+        except ClientError as err:
+            self.adapter._raise_upload_error(err, uri)
+        finally:
+            self.file.close()
+        return PutResult(size=self.size, etag=self.md5.hexdigest(), mtime=datetime.now(UTC))
+
+    def abort(self) -> None:
+        self.file.close()
 
 
 class _S3Writer(BlockWriter):

@@ -8,6 +8,7 @@ every part but the last at least 5 MiB, and the assembled object's ETag is S3's.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from limnos.block.adapter import (
     BlockWriter,
     InvalidPartError,
     ObjectNotFoundError,
+    PartInfo,
     PutResult,
 )
 from limnos.block.presign import SignedTarget, UrlSigner
@@ -93,6 +95,20 @@ class SelfServedAdapter(BlockAdapter):
         prefix = parts_prefix(uri, upload_id)
         for info in list(self.list(prefix)):
             self.delete(info.uri)
+
+    def list_parts(self, uri: str, upload_id: str) -> builtins.list[PartInfo]:
+        """The parts uploaded so far, by ascending number (the last upload of each)."""
+        prefix = parts_prefix(uri, upload_id)
+        parts: dict[int, PartInfo] = {}
+        for info in self.list(prefix):
+            number, _, etag = info.uri[len(prefix) :].partition(".")
+            # Parts being written (temporary names) are not uploaded yet.
+            if not (number.isdigit() and len(etag) == 32 and etag.isalnum()):
+                continue
+            part = PartInfo(int(number), etag, info.size, info.mtime)
+            if int(number) not in parts or parts[int(number)].mtime <= info.mtime:
+                parts[int(number)] = part
+        return [parts[number] for number in sorted(parts)]
 
     def _signer(self) -> UrlSigner:
         if self.signer is None:

@@ -31,6 +31,7 @@ from limnos.catalog.results import StorageInfo
 from limnos.catalog.staging import Staging
 from limnos.catalog.stores import Stores
 from limnos.catalog.tags import Tags
+from limnos.catalog.upload_ids import UploadRecords
 from limnos.catalog.uploads import Uploads
 from limnos.catalog.writes import Writes
 from limnos.graveler.engine import Graveler
@@ -61,7 +62,7 @@ class Catalog:
         self.objects = Objects(self.stores)
         self.uploads = Uploads(self.stores)
         self.staging = Staging(self.stores, issued)
-        self.multipart = Multipart(self.stores, issued)
+        self.multipart = Multipart(self.stores, issued, UploadRecords(kv))
         self.presigned = Presigned(self.stores, issued)
         # Importing from a local directory must be enabled; S3 always allows it, and the
         # memory store has nothing outside itself to import.

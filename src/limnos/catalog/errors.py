@@ -19,16 +19,20 @@ from limnos.errors import (
     Unauthenticated,
     Unavailable,
 )
+from limnos.graveler.errors import BranchNotFoundError, RepositoryNotFoundError
 
 __all__ = [
+    "BranchNotFoundError",
     "Conflict",
     "DataMissingError",
     "Forbidden",
     "Gone",
     "Invalid",
     "LimnosError",
+    "NotABranchError",
     "NotFound",
     "PreconditionFailed",
+    "RepositoryNotFoundError",
     "TooManyRequests",
     "Unauthenticated",
     "Unavailable",
@@ -45,3 +49,15 @@ class DataMissingError(Gone):
     def __init__(self, path: str) -> None:
         super().__init__(f"No data: the bytes of object {path!r} are missing from storage")
         self.path = path
+
+
+class NotABranchError(BranchNotFoundError):
+    """A write names a tag or a commit where it needs a branch.
+
+    It is a missing branch to the REST API (as in lakeFS); the S3 gateway tells a write to
+    a tag or a commit apart from one to a branch that does not exist.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"branch not found: {name!r}")
+        self.name = name

@@ -10,8 +10,9 @@ part but the last holds at least 5 MiB.
 from __future__ import annotations
 
 import builtins
+import time
 
-from limnos.block.adapter import MAX_PARTS, PutResult, fresh_address, join_uri
+from limnos.block.adapter import MAX_PARTS, PartInfo, PutResult, fresh_address, join_uri
 from limnos.catalog.entry import DEFAULT_CONTENT_TYPE, Entry, encode_entry
 from limnos.catalog.errors import Invalid
 from limnos.catalog.issued import IssuedAddress, IssuedAddresses
@@ -19,7 +20,9 @@ from limnos.catalog.objects import find, stored_object
 from limnos.catalog.results import MultipartUpload, StoredObject
 from limnos.catalog.stores import Part, Stores, relative_address
 from limnos.catalog.threads import run_blocking
-from limnos.graveler.errors import NotFoundError
+from limnos.catalog.upload_ids import UploadRecord, UploadRecords
+from limnos.catalog.uploads import StreamedWrite
+from limnos.graveler.errors import NotFoundError, PreconditionFailedError
 from limnos.graveler.model import Repository
 from limnos.graveler.names import check_path
 
@@ -27,9 +30,10 @@ from limnos.graveler.names import check_path
 class Multipart(Part):
     """Start, fill, complete and abort multipart uploads to branches."""
 
-    def __init__(self, stores: Stores, issued: IssuedAddresses) -> None:
+    def __init__(self, stores: Stores, issued: IssuedAddresses, records: UploadRecords) -> None:
         super().__init__(stores)
         self._issued = issued
+        self._records = records
 
     async def create(self, repository: str, branch: str, path: str, *, parts: int = 0) -> MultipartUpload:
         """Start an upload of the object to be staged at ``path``, with presigned URLs for
@@ -101,11 +105,16 @@ class Multipart(Part):
         parts: builtins.list[tuple[int, str]],
         metadata: dict[str, str] | None = None,
         content_type: str = "",
+        if_absent: bool = False,
     ) -> StoredObject:
         """Assemble the parts, in ascending order with their ETags, into the object and
-        stage it at ``path``."""
+        stage it at ``path``; with ``if_absent``, only where no object is (checked before
+        assembling, and again, atomically, when staging)."""
         repo, issued = self._open(repository, branch, path, upload_id, address)
+        branch_ref = self._stores.branch(repo, branch)
         self._graveler.check_branch_writable(repo, branch)
+        if if_absent and find(self._stores, repo, branch_ref, path) is not None:
+            raise PreconditionFailedError(f"path already exists: {path!r}")
         if not parts:
             raise Invalid("parts: required value: validation error")
         previous = 0
@@ -126,7 +135,7 @@ class Multipart(Part):
             entry = Entry.stored(
                 relative, stored, content_type=content_type or DEFAULT_CONTENT_TYPE, metadata=metadata
             )
-            graveler.set(repo, branch, path, encode_entry(entry))
+            graveler.set(repo, branch, path, encode_entry(entry), if_absent=if_absent)
             return stored_object(repo, path, entry)
 
         # The upload is taken for this completion: a second one racing with it finds no
@@ -146,6 +155,123 @@ class Multipart(Part):
         block = self._stores.block
         await run_blocking(block.abort_multipart, address, upload_id)
         await self._stores.writes.run(lambda: self._issued.forget(address))
+
+    # uploads known by id (the S3 protocol's) ------------------------------------------
+
+    async def start(
+        self,
+        repository: str,
+        branch: str,
+        path: str,
+        *,
+        content_type: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """Start an upload of the object to be staged at ``path``, whose parts are sent
+        through Limnos (:meth:`receive_part`) or copied; its upload id. The content type
+        and user metadata are the object's once completed."""
+        repo = self._stores.repository(repository)
+        self._stores.branch(repo, branch)
+        check_path(path)
+        self._graveler.check_branch_writable(repo, branch)
+        block = self._stores.block
+        uri = join_uri(repo.storage_namespace, fresh_address())
+        upload_id = await run_blocking(block.create_multipart, uri)
+        issued = self._issued.record(repo.name, branch, path, upload_id)
+        record = UploadRecord(
+            repo.name, branch, path, uri, content_type, dict(metadata or {}), int(time.time())
+        )
+
+        def remember() -> None:
+            self._issued.remember(uri, issued)
+            self._records.save(upload_id, record)
+
+        await self._stores.writes.run(remember)
+        return upload_id
+
+    def receive_part(
+        self, repository: str, branch: str, path: str, upload_id: str, part_number: int
+    ) -> StreamedWrite:
+        """Part ``part_number`` of an upload started with :meth:`start`, to be handed its
+        bytes as they arrive."""
+        address = self._opened(repository, branch, path, upload_id)
+        _check_part_number(part_number)
+        block = self._stores.block
+        return StreamedWrite(lambda: block.part_writer(address, upload_id, part_number))
+
+    async def copy_part_into(
+        self,
+        repository: str,
+        branch: str,
+        path: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        src_repository: str,
+        src_ref: str,
+        src_path: str,
+        first: int = 0,
+        last: int | None = None,
+    ) -> str:
+        """:meth:`copy_part` for an upload started with :meth:`start`; the part's ETag."""
+        address = self._opened(repository, branch, path, upload_id)
+        return await self.copy_part(
+            repository,
+            branch,
+            path,
+            upload_id,
+            part_number,
+            address=address,
+            src_repository=src_repository,
+            src_ref=src_ref,
+            src_path=src_path,
+            first=first,
+            last=last,
+        )
+
+    async def finish(
+        self,
+        repository: str,
+        branch: str,
+        path: str,
+        upload_id: str,
+        parts: builtins.list[tuple[int, str]],
+        *,
+        if_absent: bool = False,
+    ) -> StoredObject:
+        """:meth:`complete` an upload started with :meth:`start`, with the content type
+        and user metadata given then."""
+        record = self._records.find(repository, branch, path, upload_id)
+        obj = await self.complete(
+            repository,
+            branch,
+            path,
+            upload_id,
+            address=record.address,
+            parts=parts,
+            metadata=record.metadata,
+            content_type=record.content_type,
+            if_absent=if_absent,
+        )
+        await self._stores.writes.run(lambda: self._records.forget(repository, upload_id))
+        return obj
+
+    async def cancel(self, repository: str, branch: str, path: str, upload_id: str) -> None:
+        """:meth:`abort` an upload started with :meth:`start`."""
+        address = self._opened(repository, branch, path, upload_id)
+        await self.abort(repository, branch, path, upload_id, address=address)
+        await self._stores.writes.run(lambda: self._records.forget(repository, upload_id))
+
+    async def parts(self, repository: str, branch: str, path: str, upload_id: str) -> builtins.list[PartInfo]:
+        """The parts of an upload started with :meth:`start` uploaded so far, by number."""
+        address = self._opened(repository, branch, path, upload_id)
+        return await run_blocking(self._stores.block.list_parts, address, upload_id)
+
+    def _opened(self, repository: str, branch: str, path: str, upload_id: str) -> str:
+        """The address of an open upload started with :meth:`start` (NoSuchUpload)."""
+        record = self._records.find(repository, branch, path, upload_id)
+        self._open(repository, branch, path, upload_id, record.address)
+        return record.address
 
     def _open(
         self, repository: str, branch: str, path: str, upload_id: str, address: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from limnos.block.adapter import (
     CHUNK_SIZE,
@@ -51,6 +52,14 @@ async def read_bytes(block: BlockAdapter, uri: str, start: int, end: int) -> byt
 def stored_object(repo: Repository, path: str, entry: Entry) -> StoredObject:
     """An entry with the full URI of its bytes."""
     return StoredObject(path, entry, entry.physical_address(repo.storage_namespace))
+
+
+class _Replacement(NamedTuple):
+    """What a copy changes of its source: all user metadata (None keeps it) and the
+    content type ("" keeps it)."""
+
+    metadata: dict[str, str] | None
+    content_type: str
 
 
 class Objects(Part):
@@ -184,26 +193,43 @@ class Objects(Part):
         src_path: str,
         *,
         src_ref: str = "",
+        src_repository: str = "",
         force: bool = False,
+        metadata: dict[str, str] | None = None,
+        content_type: str = "",
     ) -> StoredObject:
-        """Copy an object from any ref of the repository (default: the branch) to
-        ``dest_path`` of the branch; storage copies without moving bytes where it can.
+        """Copy an object from any ref of the repository (default: the branch), or of
+        ``src_repository``, to ``dest_path`` of the branch; storage copies without moving
+        bytes where it can.
 
-        The copy is a new object: its time is now, not the source's.
+        The copy is a new object: its time is now, not the source's. It keeps the source's
+        user metadata and content type unless ``metadata`` (replacing all user metadata)
+        or ``content_type`` are given.
         """
         repo = self._stores.repository(repository, force=force)
         self._stores.branch(repo, branch)
         self._graveler.check_branch_writable(repo, branch)  # before any byte is copied
         check_path(dest_path, what="destination path")
         check_path(src_path, what="source path")
-        source_ref = self._stores.resolve(repo, src_ref or branch)
+        src_repo = self._stores.repository(src_repository) if src_repository else repo
+        source_ref = self._stores.resolve(src_repo, src_ref or branch)
+        replaced = _Replacement(metadata, content_type)
         # Copying may move bytes through this process (some stores cannot copy server-side).
-        return await run_blocking(self._copy, repo, source_ref, src_path, branch, dest_path)
+        return await run_blocking(
+            self._copy, src_repo, source_ref, src_path, repo, branch, dest_path, replaced
+        )
 
     def _copy(
-        self, repo: Repository, src_ref: ResolvedRef, src_path: str, branch: str, dest_path: str
+        self,
+        src_repo: Repository,
+        src_ref: ResolvedRef,
+        src_path: str,
+        repo: Repository,
+        branch: str,
+        dest_path: str,
+        replaced: _Replacement,
     ) -> StoredObject:
-        source = find(self._stores, repo, src_ref, src_path)
+        source = find(self._stores, src_repo, src_ref, src_path)
         if source is None:
             raise NotFoundError(f"object {src_path!r} not found")
         ns = repo.storage_namespace
@@ -212,7 +238,7 @@ class Objects(Part):
 
         def copy_bytes() -> PutResult:
             try:
-                return self._block.copy(source.physical_address(ns), target)
+                return self._block.copy(source.physical_address(src_repo.storage_namespace), target)
             except ObjectNotFoundError:
                 raise DataMissingError(src_path) from None
 
@@ -223,8 +249,10 @@ class Objects(Part):
                 size=source.size,
                 checksum=source.checksum,
                 mtime=int(time.time()),
-                content_type=source.content_type,
-                metadata=source.metadata,
+                content_type=replaced.content_type or source.content_type,
+                metadata=source.metadata
+                if replaced.metadata is None
+                else normalize_metadata(replaced.metadata),
             )
             self._graveler.set(repo, branch, dest_path, encode_entry(entry))
             return stored_object(repo, dest_path, entry)

@@ -6,20 +6,19 @@ credential; the address it names must still be open for writing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from limnos.block.adapter import BlockWriter, ObjectNotFoundError, PutResult
+from limnos.block.adapter import ObjectNotFoundError
 from limnos.block.presign import SELF_SERVED_PATH, PresignRefusedError, SignedTarget
 from limnos.catalog.errors import NotFound
 from limnos.catalog.issued import IssuedAddress, IssuedAddresses, NoSuchUploadError
 from limnos.catalog.objects import read_bytes
 from limnos.catalog.stores import Part, Stores
-from limnos.catalog.threads import run_blocking
-from limnos.catalog.uploads import Batches
+from limnos.catalog.uploads import StreamedWrite
 from limnos.graveler import protection
 
-__all__ = ["SELF_SERVED_PATH", "Presigned", "PresignedWrite"]
+__all__ = ["SELF_SERVED_PATH", "Presigned"]
 
 _CLOSED = "the address was linked already, or is not open for writing"
 
@@ -53,7 +52,7 @@ class Presigned(Part):
         except ObjectNotFoundError:
             raise NotFound("not found: no object is stored at this presigned URL's address") from None
 
-    def receive(self, target: SignedTarget) -> PresignedWrite:
+    def receive(self, target: SignedTarget) -> StreamedWrite:
         """A write of what a PUT URL names: an address handed out and not linked yet
         (Forbidden otherwise), or a part of an open multipart upload (NotFound otherwise).
         Nothing is written for a branch protected since the address was handed out: it
@@ -65,7 +64,7 @@ class Presigned(Part):
         if target.is_part:
             if issued is None or issued.upload_id != target.upload_id:
                 raise NoSuchUploadError(f"NoSuchUpload: multipart upload {target.upload_id!r} is not open")
-            return PresignedWrite(lambda: block.part_writer(target.uri, target.upload_id, target.part_number))
+            return StreamedWrite(lambda: block.part_writer(target.uri, target.upload_id, target.part_number))
         if issued is None or issued.upload_id or issued.writing:
             raise PresignRefusedError(_CLOSED)
         records = self._issued
@@ -80,7 +79,7 @@ class Presigned(Part):
                     raise PresignRefusedError(_CLOSED)
                 yield
 
-        return PresignedWrite(lambda: block.writer(target.uri), landing)
+        return StreamedWrite(lambda: block.writer(target.uri), landing)
 
     def _check_branch(self, issued: IssuedAddress) -> None:
         """Refuse an address handed out for what is now a protected branch."""
@@ -89,37 +88,3 @@ class Presigned(Part):
         except NotFound:
             return  # the address outlived its repository: nothing of it to protect
         protection.check_write(repo, issued.branch)
-
-
-class PresignedWrite:
-    """The bytes of one presigned PUT, received in pieces."""
-
-    def __init__(
-        self,
-        open_writer: Callable[[], BlockWriter],
-        landing: Callable[[], AbstractContextManager[None]] = nullcontext,
-    ) -> None:
-        self._batches = Batches(open_writer)
-        self._landing = landing
-
-    async def add(self, data: bytes) -> None:
-        """Accept the next bytes."""
-        await self._batches.add(data)
-
-    async def abort(self) -> None:
-        """Discard what was received."""
-        await self._batches.abort()
-
-    async def finish(self) -> str:
-        """Store the bytes durably; their ETag (hex MD5)."""
-        await self._batches.drain()
-        return (await run_blocking(self._commit)).etag
-
-    def _commit(self) -> PutResult:
-        """Make the bytes durable at their address, inside ``landing``."""
-        try:
-            with self._landing():
-                return self._batches.commit()
-        except BaseException:
-            self._batches.abort_now()
-            raise

@@ -6,6 +6,7 @@ from typing import Generic, Literal, TypeVar
 
 import msgspec
 
+from limnos.block.adapter import PartInfo
 from limnos.catalog.entry import Entry
 from limnos.graveler.dump import RefsDump
 from limnos.graveler.engine import ChangeKind
@@ -154,6 +155,7 @@ __all__ = [
     "MergeBase",
     "MultipartUpload",
     "Page",
+    "PartInfo",
     "PathError",
     "ProtectionRules",
     "RefInfo",

@@ -8,7 +8,7 @@ import time
 import msgspec
 
 from limnos.block.adapter import BlockAdapter
-from limnos.catalog.errors import Invalid
+from limnos.catalog.errors import Invalid, NotABranchError
 from limnos.catalog.writes import Writes
 from limnos.graveler.engine import Graveler
 from limnos.graveler.errors import NotFoundError
@@ -54,8 +54,21 @@ class Stores:
         Tags, commits and expressions such as ``main@`` cannot be written to, and are
         NotFound like any missing branch.
         """
-        branch = self.graveler.get_branch(repo, name)
+        try:
+            branch = self.graveler.get_branch(repo, name)
+        except NotFoundError:
+            if self._resolves(repo, name):
+                raise NotABranchError(name) from None
+            raise
         return ResolvedRef(branch.commit_id, name, branch)
+
+    def _resolves(self, repo: Repository, ref: str) -> bool:
+        """Whether ``ref`` names something (a tag, a commit) though not a branch."""
+        try:
+            self.graveler.resolve(repo, ref)
+        except (NotFoundError, Invalid):
+            return False
+        return True
 
     def resolve_branch(self, repo: Repository, name: str) -> ResolvedRef:
         """Resolve ``name`` and require a branch (NotFound otherwise)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from limnos.block.adapter import BlockWriter, PutResult, join_uri
@@ -237,3 +238,38 @@ async def _after(
     if previous is not None:
         await previous
     await run_blocking(step, batch)
+
+
+class StreamedWrite:
+    """Bytes received in pieces for one address (a presigned PUT, a part of a multipart
+    upload): written in batches as they arrive, made durable by :meth:`finish`."""
+
+    def __init__(
+        self,
+        open_writer: Callable[[], BlockWriter],
+        landing: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
+        self._batches = Batches(open_writer)
+        self._landing = landing
+
+    async def add(self, data: bytes) -> None:
+        """Accept the next bytes."""
+        await self._batches.add(data)
+
+    async def abort(self) -> None:
+        """Discard what was received."""
+        await self._batches.abort()
+
+    async def finish(self) -> str:
+        """Store the bytes durably; their ETag (hex MD5)."""
+        await self._batches.drain()
+        return (await run_blocking(self._commit)).etag
+
+    def _commit(self) -> PutResult:
+        """Make the bytes durable at their address, inside ``landing``."""
+        try:
+            with self._landing():
+                return self._batches.commit()
+        except BaseException:
+            self._batches.abort_now()
+            raise

@@ -20,6 +20,7 @@ from limnos.graveler.committed import CommittedStore
 from limnos.graveler.committed.rangefile import CorruptObjectError
 from limnos.graveler.errors import (
     AlreadyExistsError,
+    BranchNotFoundError,
     DirtyBranchError,
     ForbiddenError,
     NoChangesError,
@@ -511,7 +512,7 @@ class Graveler:
             return
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
-            raise NotFoundError(f"branch not found: {branch_name!r}")
+            raise BranchNotFoundError(f"branch not found: {branch_name!r}")
         # Read the live token first: the write below succeeds only if that entry is still
         # what was read, so a writer who staged the path meanwhile makes this one fail.
         first = ref.branch.staging_token
@@ -539,7 +540,7 @@ class Graveler:
         self.check_branch_writable(repo, branch_name)
         ref = revparse.resolve(self.refs, repo, branch_name)
         if ref.branch is None:
-            raise NotFoundError(f"branch not found: {branch_name!r}")
+            raise BranchNotFoundError(f"branch not found: {branch_name!r}")
         if self.get(repo, ref, key) is None:
             raise NotFoundError(f"object {key!r} not found")
         self._staged_write(repo, branch_name, lambda token: self.staging.set(token, key, TOMBSTONE))

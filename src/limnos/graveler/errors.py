@@ -13,6 +13,14 @@ class NotFoundError(GravelerError, kinds.NotFound):
     """A repository, branch, tag, commit or object does not exist (404)."""
 
 
+class RepositoryNotFoundError(NotFoundError, kinds.RepositoryNotFound):
+    """The repository named does not exist (404)."""
+
+
+class BranchNotFoundError(NotFoundError):
+    """The branch a write or a branch operation names does not exist."""
+
+
 class AlreadyExistsError(GravelerError, kinds.Conflict):
     """A repository, branch or tag of that name exists already (409)."""
 

@@ -14,7 +14,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from limnos.graveler.errors import NotFoundError
+from limnos.graveler.errors import BranchNotFoundError, NotFoundError, RepositoryNotFoundError
 from limnos.graveler.model import Branch, Commit, Repository, Tag, decode, encode
 from limnos.kv.store import MUST_NOT_EXIST, KVStore
 
@@ -88,14 +88,14 @@ class RefStore:
         """The repository named ``name``; raises NotFoundError."""
         data = self.kv.get_hot(REPOS, name.encode())
         if data is None:
-            raise NotFoundError(f"repository not found: {name!r}")
+            raise RepositoryNotFoundError(f"repository not found: {name!r}")
         return decode(data, Repository)
 
     def repository_record(self, name: str) -> tuple[Repository, bytes]:
         """The repository and its stored bytes (for compare-and-set)."""
         data = self.kv.get(REPOS, name.encode())
         if data is None:
-            raise NotFoundError(f"repository not found: {name!r}")
+            raise RepositoryNotFoundError(f"repository not found: {name!r}")
         return decode(data, Repository), data
 
     def list_repositories(self, start: str = "", prefix: str = "") -> Iterator[Repository]:
@@ -153,7 +153,7 @@ class RefStore:
         """The branch and its stored bytes; raises NotFoundError."""
         data = self.kv.get_hot(branches_partition(repo), name.encode())
         if data is None:
-            raise NotFoundError(f"branch not found: {name!r}")
+            raise BranchNotFoundError(f"branch not found: {name!r}")
         return decode(data, Branch), data
 
     def get_branch(self, repo: Repository, name: str) -> Branch:

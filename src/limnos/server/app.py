@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from limnos.api.app import create_app
 from limnos.config import Config, from_json, to_json
+from limnos.gateway.app import Gateway
+from limnos.server.front_door import FrontDoor
 from limnos.server.services import build
 
 CONFIG_ENV = "LIMNOS_RESOLVED_CONFIG"
@@ -21,4 +23,5 @@ def export_config(config: Config) -> None:
 def app_from_env() -> Callable[..., Awaitable[None]]:
     """Application factory for worker processes: the configuration comes from the parent."""
     services = build(from_json(os.environ[CONFIG_ENV]))
-    return create_app(services.catalog, services.auth, services.config)
+    api = create_app(services.catalog, services.auth, services.config)
+    return FrontDoor(api, Gateway(services.catalog, services.auth, services.config))

@@ -1,10 +1,11 @@
-"""HTTP byte ranges of object reads."""
+"""HTTP byte ranges of object reads, as every front end reads them (one ``Range``
+header, the single-range rules lakeFS and S3 serve)."""
 
 from __future__ import annotations
 
 import re
 
-from limnos.api.common import ApiError
+from limnos.catalog.errors import Invalid
 
 # The contract's pattern for the Range header; anything else is a malformed request (400),
 # while a well-formed range that cannot be served is 416.
@@ -15,16 +16,20 @@ class RangeNotSatisfiableError(Exception):
     """A well-formed Range header that cannot be served (416)."""
 
 
+class MalformedRangeError(Invalid):
+    """A Range header outside the syntax (the REST API refuses it; S3 ignores it)."""
+
+
 def parse_range(header: str, size: int) -> tuple[int, int]:
     """The inclusive byte offsets ``(first, last)`` a Range header asks of an object of ``size`` bytes.
 
     Follows the single-range rules lakeFS serves: ``bytes=a-b`` (``b`` clipped to the end),
     ``bytes=a-`` and suffix ranges ``bytes=-n``. A header outside the contract's syntax is
-    a 400; several ranges, ``a > b``, or a range starting past the end raise
+    MalformedRangeError; several ranges, ``a > b``, or a range starting past the end raise
     RangeNotSatisfiableError.
     """
     if not _RANGE_SYNTAX.match(header):
-        raise ApiError(400, f"invalid Range header {header!r}: expected bytes=<first>-<last>")
+        raise MalformedRangeError(f"invalid Range header {header!r}: expected bytes=<first>-<last>")
     spec = header[len("bytes=") :]
     if "," in spec:
         raise RangeNotSatisfiableError("multiple ranges are not supported")

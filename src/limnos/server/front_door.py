@@ -1,0 +1,35 @@
+"""One port, two front ends: the REST API and the S3 gateway.
+
+A request goes to the REST API when its path is under ``/api/`` (the API and its
+documentation) or ``/_limnos/`` (URLs Limnos signs for its own blockstores), unless its
+host names a bucket (virtual-host style, under ``gateways.s3.domain_name``). Everything
+else is S3: path-style requests address ``/<repository>/<ref>/<path>``.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from limnos.gateway.app import Gateway
+
+_API_PREFIXES = ("/api/", "/_limnos/")
+
+
+class FrontDoor:
+    """Sends each request to the front end it is for."""
+
+    def __init__(self, api: ASGIApp, gateway: Gateway) -> None:
+        self.api = api
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._is_s3(scope):
+            await self.gateway(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    def _is_s3(self, scope: Scope) -> bool:
+        if self.gateway.serves(scope):
+            return True
+        path: str = scope["path"]
+        return not (path.startswith(_API_PREFIXES) or path in ("/api", "/_limnos"))
