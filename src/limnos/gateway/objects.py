@@ -20,6 +20,7 @@ from limnos.catalog.errors import BranchNotFoundError, LimnosError, NotABranchEr
 from limnos.gateway import metadata as amz_metadata
 from limnos.gateway.errors import S3Error, as_s3_error, malformed_xml, not_implemented
 from limnos.gateway.handlers import Handler
+from limnos.gateway.operations import RESPONSE_OVERRIDES
 from limnos.gateway.request import S3Request
 from limnos.gateway.targets import copy_source, handler, no_such_key, translated
 from limnos.gateway.xml import Xml, element, elements, local_name, parse_request, timestamp, xml_document
@@ -28,15 +29,6 @@ from limnos.gateway.xml import Xml, element, elements, local_name, parse_request
 MAX_DELETE_KEYS = 1000
 #: The largest DeleteObjects body read (1,000 keys of S3's longest, 1,024 bytes, escaped).
 MAX_DELETE_BODY = 8 * 1024 * 1024
-# response-* query parameters of GetObject and the headers they set.
-_OVERRIDES = {
-    "response-content-type": "Content-Type",
-    "response-content-language": "Content-Language",
-    "response-expires": "Expires",
-    "response-cache-control": "Cache-Control",
-    "response-content-disposition": "Content-Disposition",
-    "response-content-encoding": "Content-Encoding",
-}
 
 
 def xml_response(root: Xml, status: int = 200) -> Response:
@@ -92,7 +84,7 @@ async def get_object(request: S3Request) -> Response:
             pass  # S3 serves the whole object for a Range it cannot read
         except RangeNotSatisfiableError:
             raise S3Error("InvalidRange", "The requested range is not satisfiable", 416) from None
-    for parameter, header_name in _OVERRIDES.items():
+    for parameter, header_name in RESPONSE_OVERRIDES.items():
         value = request.query.get(parameter)
         if value is not None:
             headers[header_name] = value

@@ -10,8 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+#: GetObject's query parameters that override a header of its answer, and that header.
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
 # Query parameters that are arguments of an operation, not subresources selecting one.
-ARGUMENTS = frozenset(
+ARGUMENTS = RESPONSE_OVERRIDES.keys() | frozenset(
     {
         "prefix",
         "delimiter",
@@ -32,12 +42,6 @@ ARGUMENTS = frozenset(
         "x-id",
         "max-buckets",
         "bucket-region",
-        "response-cache-control",
-        "response-content-disposition",
-        "response-content-encoding",
-        "response-content-language",
-        "response-content-type",
-        "response-expires",
         "X-Amz-Algorithm",
         "X-Amz-Credential",
         "X-Amz-Date",

@@ -20,10 +20,11 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote_plus
 
 from limnos.gateway.errors import S3Error
+from limnos.gateway.operations import RESPONSE_OVERRIDES
 from limnos.gateway.sigv4 import MAX_CLOCK_SKEW, signature_mismatch
 
 # The query parameters S3 includes in the signed resource.
-SIGNED_SUBRESOURCES = frozenset(
+SIGNED_SUBRESOURCES = RESPONSE_OVERRIDES.keys() | frozenset(
     {
         "accelerate",
         "acl",
@@ -44,12 +45,6 @@ SIGNED_SUBRESOURCES = frozenset(
         "publicAccessBlock",
         "replication",
         "requestPayment",
-        "response-cache-control",
-        "response-content-disposition",
-        "response-content-encoding",
-        "response-content-language",
-        "response-content-type",
-        "response-expires",
         "restore",
         "retention",
         "select",
