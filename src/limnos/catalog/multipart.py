@@ -71,7 +71,7 @@ class Multipart(Part):
         upload_id: str,
         part_number: int,
         *,
-        address: str,
+        address: str | None = None,
         src_repository: str,
         src_ref: str,
         src_path: str,
@@ -79,8 +79,13 @@ class Multipart(Part):
         last: int | None = None,
     ) -> str:
         """Upload part ``part_number`` as bytes ``[first, last]`` of an object of any
-        repository's ref; the part's ETag."""
-        self._open(repository, branch, path, upload_id, address)
+        repository's ref; the part's ETag. ``address`` is the upload's physical address as
+        the client holds it (presigned uploads); without it, the upload is found by its id
+        (uploads started with :meth:`start`)."""
+        if address is None:
+            address = self._opened(repository, branch, path, upload_id)
+        else:
+            self._open(repository, branch, path, upload_id, address)
         _check_part_number(part_number)
         src_repo = self._stores.repository(src_repository)
         source = find(self._stores, src_repo, self._stores.resolve(src_repo, src_ref), src_path)
@@ -198,36 +203,6 @@ class Multipart(Part):
         _check_part_number(part_number)
         block = self._stores.block
         return StreamedWrite(lambda: block.part_writer(address, upload_id, part_number))
-
-    async def copy_part_into(
-        self,
-        repository: str,
-        branch: str,
-        path: str,
-        upload_id: str,
-        part_number: int,
-        *,
-        src_repository: str,
-        src_ref: str,
-        src_path: str,
-        first: int = 0,
-        last: int | None = None,
-    ) -> str:
-        """:meth:`copy_part` for an upload started with :meth:`start`; the part's ETag."""
-        address = self._opened(repository, branch, path, upload_id)
-        return await self.copy_part(
-            repository,
-            branch,
-            path,
-            upload_id,
-            part_number,
-            address=address,
-            src_repository=src_repository,
-            src_ref=src_ref,
-            src_path=src_path,
-            first=first,
-            last=last,
-        )
 
     async def finish(
         self,

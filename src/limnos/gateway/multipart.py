@@ -121,7 +121,7 @@ async def _upload_part_copy(request: S3Request) -> Response:
                 400,
             )
         first, last = int(match[1]), int(match[2])
-    etag = await request.catalog.multipart.copy_part_into(
+    etag = await request.catalog.multipart.copy_part(
         request.bucket,
         request.ref,
         request.path,
