@@ -12,8 +12,18 @@ c. ``copy``    no server: a plain copy of the same bytes to a new file in the sa
                makes every object durable before it answers): the limit a server that
                stores files on this disk can approach.
 
-Both S3 endpoints are driven by the same boto3 code (path-style, SigV4, default checksum
-settings), with the admin's keys for Limnos and any keys for moto:
+Both S3 endpoints are driven by the same client code, with the admin's keys for Limnos and
+any keys for moto, by two clients:
+
+* ``boto3``      path-style, SigV4, default checksum settings: what most Python users run.
+                 Over plain HTTP it hashes every payload with SHA-256 for the signature and
+                 adds a CRC32, in the client and again in the server;
+* ``presigned``  URLs presigned by boto3 (SigV4 in the query, ``UNSIGNED-PAYLOAD``, as boto3
+                 itself signs over HTTPS) sent over one keep-alive ``http.client`` connection
+                 with ``TCP_NODELAY``: the least a client can cost, so that the figure is the
+                 server's.
+
+Operations:
 
 * ``PUT 1 MiB`` / ``GET 1 MiB``: ``--count`` objects (default 32) put one after the other
   with ``put_object``, then read back whole with ``get_object``; MiB/s over the run;
@@ -30,8 +40,10 @@ check prints no figure. The plain copy is the limit of both directions: moving a
 bytes from one file to another on this disk.
 
 Targets: Limnos's small-object request rate >= 2x moto's; Limnos's 1 MiB and 64 MiB
-throughput >= 70% of the plain copy's. moto keeps objects in memory in one Python
-process; its figures include its own cost.
+throughput >= 70% of the plain copy's (printed for both clients). moto keeps objects in
+memory in one Python process; its figures include its own cost. Also printed: MD5's rate
+on this machine. An S3 PUT answers with the MD5 of the bytes as its ETag, so one PUT
+stream cannot store faster than MD5 runs, whatever the server.
 
     python bench/s3_gateway.py
     python bench/s3_gateway.py --quick          # smoke run: fewer objects, 2 s rates
@@ -42,9 +54,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import http.client
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -112,21 +126,83 @@ class CheckFailed(Exception):
     """An answer was not what was put."""
 
 
+class PresignedClient:
+    """PUT and GET through URLs boto3 presigns (SigV4 in the query, unsigned payload), sent
+    over one keep-alive connection: a client whose own cost is the least it can be."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.signer = endpoint.client()
+        host, port = endpoint.url.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port))
+        self.connection.connect()
+        assert self.connection.sock is not None
+        # One send for head and body as boto3 does, and no waiting for delayed ACKs.
+        self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _path(self, operation: str, key: str) -> str:
+        url = self.signer.generate_presigned_url(
+            operation, Params={"Bucket": self.endpoint.bucket, "Key": key}, ExpiresIn=3600
+        )
+        return str(url).removeprefix(self.endpoint.url)
+
+    def put(self, key: str, data: bytes) -> str:
+        """PUT ``data`` at ``key``; the ETag answered."""
+        self.connection.request("PUT", self._path("put_object", key), body=data)
+        response = self.connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise CheckFailed(f"{self.endpoint.name}: PUT {key} answered {response.status}")
+        return str(response.getheader("ETag", "")).strip('"')
+
+    def get(self, key: str) -> bytes:
+        """The bytes at ``key``."""
+        self.connection.request("GET", self._path("get_object", key))
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise CheckFailed(f"{self.endpoint.name}: GET {key} answered {response.status}")
+        return body
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class Boto3Client:
+    """PUT and GET with boto3's ``put_object`` and ``get_object``."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.client = endpoint.client()
+
+    def put(self, key: str, data: bytes) -> str:
+        return str(self.client.put_object(Bucket=self.endpoint.bucket, Key=key, Body=data)["ETag"]).strip('"')
+
+    def get(self, key: str) -> bytes:
+        return bytes(self.client.get_object(Bucket=self.endpoint.bucket, Key=key)["Body"].read())
+
+    def close(self) -> None:
+        self.client.close()
+
+
+CLIENTS = {"boto3": Boto3Client, "presigned": PresignedClient}
+
+
 # --------------------------------------------------------------------------- throughput
 
 
-def s3_throughput(endpoint: Endpoint, size: int, count: int) -> tuple[float, float, float, float]:
+def s3_throughput(endpoint: Endpoint, kind: str, size: int, count: int) -> tuple[float, float, float, float]:
     """(PUT MiB/s, GET MiB/s, PUT client CPU share, GET client CPU share) of ``count``
-    objects of ``size`` bytes, one request at a time; a CPU share is the CPU time this
-    process (boto3: signing, checksums, HTTP) used over the elapsed time."""
-    client = endpoint.client()
+    objects of ``size`` bytes, one request at a time, with the client ``kind``; a CPU share
+    is the CPU time this process (signing, checksums, HTTP) used over the elapsed time."""
+    client = CLIENTS[kind](endpoint)
     data = os.urandom(size)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     run = uuid.uuid4().hex[:8]
-    keys = [f"{endpoint.prefix}throughput/{run}/{size}/{i:04d}" for i in range(count)]
+    keys = [f"{endpoint.prefix}throughput/{kind}/{run}/{size}/{i:04d}" for i in range(count)]
     cpu0, t0 = time.process_time(), time.perf_counter()
     for key in keys:
-        etag = client.put_object(Bucket=endpoint.bucket, Key=key, Body=data)["ETag"].strip('"')
+        etag = client.put(key, data)
         if etag != md5:
             raise CheckFailed(f"{endpoint.name}: PUT {key} answered ETag {etag}, not {md5}")
     put_seconds = time.perf_counter() - t0
@@ -134,15 +210,27 @@ def s3_throughput(endpoint: Endpoint, size: int, count: int) -> tuple[float, flo
     cpu0, t0 = time.process_time(), time.perf_counter()
     body = b""
     for key in keys:
-        body = client.get_object(Bucket=endpoint.bucket, Key=key)["Body"].read()
+        body = client.get(key)
         if len(body) != size:
             raise CheckFailed(f"{endpoint.name}: GET {key} answered {len(body)} bytes, not {size}")
     get_seconds = time.perf_counter() - t0
     get_cpu = time.process_time() - cpu0
+    client.close()
     if body != data:
         raise CheckFailed(f"{endpoint.name}: GET {keys[-1]} answered other bytes than were put")
     total = size * count / MIB
     return total / put_seconds, total / get_seconds, put_cpu / put_seconds, get_cpu / get_seconds
+
+
+def md5_rate(size: int = 64 * MIB) -> float:
+    """MiB/s of MD5 over ``size`` bytes in memory, on this machine (median of three)."""
+    data = os.urandom(size)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        hashlib.md5(data, usedforsecurity=False).digest()
+        times.append(time.perf_counter() - t0)
+    return size / MIB / sorted(times)[1]
 
 
 def copy_throughput(work: Path, size: int, count: int) -> float:
@@ -209,8 +297,10 @@ def request_rate(
     keys = [[f"{endpoint.prefix}small/{run}/{p}/{i:04d}" for i in range(keys_per_proc)] for p in range(procs)]
     rates = []
     with ProcessPoolExecutor(max_workers=procs) as pool:
-        # warm each process up (imports, a connection) before timing
-        list(pool.map(_rate_worker, [endpoint] * procs, ["put"] * procs, keys, [60.0] * procs, [1] * procs))
+        # warm each process up (imports, a connection) and put every key once before timing,
+        # so that the GETs find each key whatever number of PUTs the timed run gets through
+        warm = [keys_per_proc] * procs
+        list(pool.map(_rate_worker, [endpoint] * procs, ["put"] * procs, keys, [60.0] * procs, warm))
         for op in ("put", "get"):
             t0 = time.perf_counter()
             results = list(
@@ -275,7 +365,7 @@ def ratio_line(label: str, value: float, reference: float, target: float) -> tup
     ratio = value / reference if reference else 0.0
     met = ratio >= target
     mark = "met" if met else "MISSED"
-    return f"  {label:<34} {ratio:6.2f}x   target >= {target:.2f}x  {mark}", met
+    return f"  {label:<44} {ratio:6.2f}x   target >= {target:.2f}x  {mark}", met
 
 
 def run(args: argparse.Namespace, work: Path) -> bool:
@@ -303,17 +393,19 @@ def run(args: argparse.Namespace, work: Path) -> bool:
         client_cpu: dict[str, float] = {}
         for size, count in sizes:
             label = f"{size // MIB} MiB"
-            for endpoint in (limnos, mock):
-                with profiled(args.py_spy, f"{label.replace(' ', '')}", server, endpoint is limnos):
-                    put, get, put_cpu, get_cpu = s3_throughput(endpoint, size, count)
-                figures[endpoint.name][f"PUT {label}"] = put
-                figures[endpoint.name][f"GET {label}"] = get
-                client_cpu[f"{endpoint.name} PUT {label}"] = put_cpu
-                client_cpu[f"{endpoint.name} GET {label}"] = get_cpu
+            for kind in CLIENTS:
+                for endpoint in (limnos, mock):
+                    part = f"{label.replace(' ', '')}-{kind}"
+                    with profiled(args.py_spy, part, server, endpoint is limnos):
+                        put, get, put_cpu, get_cpu = s3_throughput(endpoint, kind, size, count)
+                    for op, value, cpu in (("PUT", put, put_cpu), ("GET", get, get_cpu)):
+                        figures[endpoint.name][f"{op} {label} {kind}"] = value
+                        client_cpu[f"{endpoint.name} {op} {label} {kind}"] = cpu
             # moving the bytes of an object from one file to another is the limit of both
             copied = copy_throughput(work, size, count)
-            figures["copy"][f"PUT {label}"] = copied
-            figures["copy"][f"GET {label}"] = copied
+            for kind in CLIENTS:
+                figures["copy"][f"PUT {label} {kind}"] = copied
+                figures["copy"][f"GET {label} {kind}"] = copied
         for endpoint in (limnos, mock):
             with profiled(args.py_spy, "1KiB", server, endpoint is limnos):
                 put, get = request_rate(endpoint, args.procs, args.duration, args.max_requests)
@@ -325,17 +417,25 @@ def run(args: argparse.Namespace, work: Path) -> bool:
         for line in scan_log(server.log_path)[:20]:
             print(f"server log: {line}")
 
-    print(f"{'operation':<12} {'limnos':>12} {'moto':>12} {'plain copy':>12}   limnos/moto  limnos/copy")
+    md5 = md5_rate()
+    print(f"{'operation':<22} {'limnos':>14} {'moto':>14} {'plain copy':>14}   limnos/moto  limnos/copy")
     for op in figures["limnos"]:
         unit = "req/s" if "KiB" in op else "MiB/s"
         row = [figures[name].get(op) for name in ("limnos", "moto", "copy")]
         cells = [f"{v:8.1f} {unit}" if v is not None else f"{'-':>14}" for v in row]
         vs_moto = f"{row[0] / row[1]:8.2f}x" if row[1] else ""
         vs_copy = f"{row[0] / row[2]:10.2f}x" if row[2] else f"{'':>11}"
-        print(f"{op:<12} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}   {vs_moto:>11}  {vs_copy}")
+        print(f"{op:<22} {cells[0]:>14} {cells[1]:>14} {cells[2]:>14}   {vs_moto:>11}  {vs_copy}")
 
-    print("\nthe client's own CPU (boto3: SigV4 payload hash, CRC32, HTTP) over the elapsed time:")
-    print("  " + ", ".join(f"{name} {100 * share:.0f}%" for name, share in client_cpu.items()))
+    print("\nthe client's own CPU (signing, checksums, HTTP) over the elapsed time:")
+    for kind in CLIENTS:
+        shares = {name: share for name, share in client_cpu.items() if name.endswith(kind)}
+        shown = (f"{name.removesuffix(' ' + kind)} {100 * share:.0f}%" for name, share in shares.items())
+        print(f"  {kind}: " + ", ".join(shown))
+    print(
+        f"\nMD5 on this machine: {md5:.0f} MiB/s, {md5 / figures['copy']['PUT 64 MiB boto3']:.2f}x the plain "
+        "copy of 64 MiB: the most one PUT stream can store (its ETag is the MD5 of its bytes)"
+    )
 
     print("\ntargets:")
     results = []
@@ -345,7 +445,8 @@ def run(args: argparse.Namespace, work: Path) -> bool:
         )
         print(line)
         results.append(met)
-    for op in ("PUT 1 MiB", "GET 1 MiB", "PUT 64 MiB", "GET 64 MiB"):
+    sized = [f"{op} {size}" for size in ("1 MiB", "64 MiB") for op in ("PUT", "GET")]
+    for op in (f"{op} {kind}" for kind in CLIENTS for op in sized):
         line, met = ratio_line(
             f"{op} MiB/s, limnos/plain copy", figures["limnos"][op], figures["copy"][op], THROUGHPUT_TARGET
         )
