@@ -154,7 +154,9 @@ def test_concurrent_nested_namespaces_never_both_win(pair: tuple[Server, Server]
 
 
 @pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\tb", "a\x00b", "a\x7fb", "a\x1bb"])
-def test_a_namespace_with_a_control_character_is_refused(server: Server, http: httpx.Client, bad: str) -> None:
+def test_a_namespace_with_a_control_character_is_refused(
+    server: Server, http: httpx.Client, bad: str
+) -> None:
     name = unique("control")
     answer = create(http, name, namespace(server, unique(bad)))
     assert_error(answer, 400, "control character")

@@ -133,7 +133,7 @@ class Graveler:
             pass
         conflict = self.refs.claim_namespace(storage_namespace, name)
         if conflict is not None:
-            other, holder = conflict
+            other, other_repository = conflict
             if other == storage_namespace.rstrip("/"):
                 relation = "is"
             elif other.startswith(storage_namespace.rstrip("/") + "/"):
@@ -142,7 +142,7 @@ class Graveler:
                 relation = "lies inside"
             raise ValidationError(
                 f"storage namespace already in use: {storage_namespace!r} {relation} {other!r}, "
-                f"the storage namespace of repository {holder!r}"
+                f"the storage namespace of repository {other_repository!r}"
             )
         repo = Repository(
             name=name,
