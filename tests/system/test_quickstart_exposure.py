@@ -96,7 +96,7 @@ def test_quickstart_listens_on_loopback_only(private_quickstart: tuple[int, Path
     assert listening(pid, QUICKSTART_PORT) == ["0100007F"]  # 127.0.0.1, nothing else
     banner = log_path.read_text()
     assert f"listening on http://127.0.0.1:{QUICKSTART_PORT}/api/v1" in banner
-    assert "all interfaces" not in banner
+    assert "all interfaces" not in banner and "warning" not in banner
     # It serves there (asked from inside its network namespace).
     probe = "import httpx; print(httpx.get('http://127.0.0.1:8000/api/v1/healthcheck').status_code)"
     answer = subprocess.run(
@@ -127,6 +127,7 @@ def test_a_configured_listen_address_is_kept_and_told(tmp_path: Path) -> None:
         assert listening(server.process.pid, port) == ["00000000"]  # 0.0.0.0
         banner = server.log_path.read_text()
         assert f"listening on 0.0.0.0:{port} (all interfaces)" in banner
+        assert "warning: these credentials are public" in banner
     finally:
         server.stop()
 

@@ -131,6 +131,8 @@ def _banner(config: Config, host: str, port: int, quickstart_login: bool) -> Non
                 f"  access_key_id:     {config.installation.access_key_id}",
                 f"  secret_access_key: {config.installation.secret_access_key}",
             ]
+            if host in ("0.0.0.0", "::"):
+                lines += ["  warning: these credentials are public, and other machines can reach this server"]
         else:
             lines += ["  this installation was set up with other credentials: log in with those"]
         lines += ["  sample repository: quickstart (branch main)"]
