@@ -12,15 +12,16 @@ Environment values are text: booleans take ``true``/``false`` (and ``1``, ``yes`
 ...), numbers are integers, lists are comma-separated. Durations (``15m``, ``1h30m``,
 ``500ms``) are checked and turned into :class:`~datetime.timedelta` at load.
 
-A loaded :class:`Config` travels to worker processes as JSON: :func:`to_json` and
-:func:`from_json`.
+A loaded :class:`Config` travels to worker processes as JSON (:func:`to_json` and
+:func:`from_json`), never through the environment: :func:`forget_environment` removes
+the ``LAKEFS_*`` variables, secrets among them, before workers are started.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args, get_origin
@@ -32,6 +33,8 @@ DEFAULT_DATA_DIR = Path.home() / "limnos"
 QUICKSTART_ACCESS_KEY_ID = "AKIAIOSFOLQUICKSTART"
 QUICKSTART_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 QUICKSTART_ENCRYPT_KEY = "THIS_MUST_BE_CHANGED_IN_PRODUCTION"
+# Quickstart's credentials are public: unless told otherwise it serves this machine only.
+QUICKSTART_LISTEN_ADDRESS = "127.0.0.1:8000"
 
 #: Values of ``database.type``.
 DatabaseType = Literal["local", "postgres"]
@@ -260,6 +263,15 @@ def _env_name(key: str) -> str:
     return "LAKEFS_" + key.replace(".", "_").upper()
 
 
+def forget_environment(environ: MutableMapping[str, str] | None = None) -> None:
+    """Remove every configuration variable (``LAKEFS_*`` of a key) from ``environ``
+    (default: this process's), once the configuration is loaded: processes started
+    afterwards inherit the environment, and secrets have no business there."""
+    env = os.environ if environ is None else environ
+    for key in KEYS:
+        env.pop(_env_name(key), None)
+
+
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in tree.items():
@@ -383,6 +395,8 @@ def _apply_quickstart(values: dict[str, Any], raw: dict[str, Any]) -> None:
     for key, value in fixed.items():
         if key not in raw or not values.get(key):
             values[key] = value
+    if raw.get("listen_address") is None:
+        values["listen_address"] = QUICKSTART_LISTEN_ADDRESS
     prefix = "blockstore.default_namespace_prefix"
     if values["blockstore.type"] == "local" and not values.get(prefix):
         values[prefix] = "local://"
@@ -448,7 +462,7 @@ def _decode(values: dict[str, Any], quickstart: bool) -> Config:
 
 
 def to_json(config: Config) -> str:
-    """``config`` as JSON text, for a worker process's environment."""
+    """``config`` as JSON text, for a worker process."""
     return msgspec.json.encode(config).decode()
 
 

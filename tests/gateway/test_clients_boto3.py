@@ -257,8 +257,8 @@ def test_bad_credentials(server: Server, repo: str) -> None:
         403,
     )
     unknown = client("AKIAUNKNOWNKEY000000", "whatever-secret")
-    assert error_of(unknown.list_objects_v2, Bucket=repo) == ("InvalidAccessKeyId", 403)
-    assert error_of(unknown.list_buckets) == ("InvalidAccessKeyId", 403)
+    assert error_of(unknown.list_objects_v2, Bucket=repo) == ("SignatureDoesNotMatch", 403)
+    assert error_of(unknown.list_buckets) == ("SignatureDoesNotMatch", 403)
 
 
 def test_operations_not_served(s3: Any, repo: str) -> None:

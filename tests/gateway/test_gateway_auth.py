@@ -77,8 +77,9 @@ def test_v4_wrong_secret(plain: httpx.Client, server: Server) -> None:
 
 
 def test_v4_unknown_access_key(plain: httpx.Client, server: Server) -> None:
+    # The same answer as a wrong secret's: which key ids exist is nobody's business.
     request = sign_v4("GET", f"{server.url}/", creds=credentials(access_key_id="AKIAUNKNOWNKEY000000"))
-    s3_error(plain.send(request), 403, "InvalidAccessKeyId")
+    s3_error(plain.send(request), 403, "SignatureDoesNotMatch")
 
 
 def test_no_credentials(plain: httpx.Client, server: Server, repo: str) -> None:
@@ -289,7 +290,7 @@ def test_v2_unknown_key(plain: httpx.Client, server: Server) -> None:
     request.headers["Authorization"] = (
         "AWS AKIAUNKNOWNKEY000000:" + request.headers["Authorization"].split(":")[1]
     )
-    s3_error(plain.send(request), 403, "InvalidAccessKeyId")
+    s3_error(plain.send(request), 403, "SignatureDoesNotMatch")
 
 
 def test_v2_presigned(plain: httpx.Client, server: Server, repo: str) -> None:

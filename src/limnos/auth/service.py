@@ -16,11 +16,18 @@ user all exist. It is created record-first and index-last, and deleted index-fir
 so a crash midway leaves an inert record, never a working key that cannot be listed
 or deleted.
 
-Caching: :meth:`AuthService.lookup_secret` / :meth:`AuthService.authenticate` and
-:meth:`AuthService.verify_token` cache successful lookups in-process for
-``cache_ttl`` seconds. Deletions made by *this* process take effect at once; a
-credential or user deleted by *another* process keeps working here for up to
-``cache_ttl`` seconds. ``cache_ttl=0`` disables the cache.
+Caching: :meth:`AuthService.signing_secret` (under :meth:`AuthService.authenticate`
+and :meth:`AuthService.lookup_secret`) caches every credential lookup in-process for
+``cache_ttl`` seconds, that of an unknown key as well as that of a known one, and
+:meth:`AuthService.verify_token` caches users. Changes made by *this* process take
+effect at once; a credential or user deleted by *another* process keeps working here
+for up to ``cache_ttl`` seconds, and a key created by another process after this one
+was asked for it is refused here for as long. ``cache_ttl=0`` disables the cache.
+
+An unknown access key and a wrong secret are told apart by nobody outside: both get
+the same answer, after the same work (the same reads of the store, one decryption, one
+constant-time comparison, the same caching), so neither the answer nor its time tells a
+stranger which access key ids exist.
 """
 
 from __future__ import annotations
@@ -75,7 +82,8 @@ _SETUP_IN_PROGRESS = "setup is in progress in another process"
 _MAX_USERNAME = 256
 _MAX_SECRET = 1024
 _ACCESS_KEY_RE = re.compile(r"[A-Za-z0-9_.@+-]{1,128}")
-_DUMMY_SECRET = b"0" * 40
+# Looked up in place of a malformed access key id: no stored key can have this id.
+_NO_KEY_ID = "\x00"
 
 
 def _now() -> int:
@@ -140,7 +148,11 @@ class AuthService:
         self._kv = kv
         self._box = SecretBox(derive_encryption_key(encrypt_secret_key))
         self._signer = TokenSigner(derive_signing_key(encrypt_secret_key))
-        self._cred_cache: TTLCache[str, tuple[User, str]] = TTLCache(cache_ttl)
+        self._cred_cache: TTLCache[str, tuple[User | None, str]] = TTLCache(cache_ttl)
+        # What an unknown key is checked against: a secret nobody knows, sealed like a
+        # stored one so that its lookup decrypts as much as a known key's.
+        self._stranger_secret = generate_secret_access_key()
+        self._stranger = self._seal(_NO_KEY_ID, "", self._stranger_secret, 0)
         self._user_cache: TTLCache[str, User] = TTLCache(cache_ttl)
         self._setup_done = False
 
@@ -319,6 +331,7 @@ class AuthService:
         else:
             raise AlreadyExistsError(f"access key id {access_key_id or akid!r} already exists")
         self._kv.set(PARTITION, _index_key(username, akid), b"")
+        self._cred_cache.discard(akid)  # it may have been looked up (and cached) as unknown
         if self._kv.get(PARTITION, _user_key(username)) is None:
             # The user was deleted concurrently, possibly after it swept its index.
             self._remove_credential(username, akid)
@@ -379,49 +392,62 @@ class AuthService:
 
     # --------------------------------------------------------- authentication
 
-    def lookup_secret(self, access_key_id: str) -> tuple[User, str]:
-        """Return the owner and the plaintext secret of a live access key.
+    def signing_secret(self, access_key_id: str) -> tuple[User | None, str]:
+        """The owner and the plaintext secret of an access key, to check a secret or a
+        signature with; for a key that is not live (unknown, deleted, undecryptable),
+        None and a secret no client knows.
 
-        Cached for ``cache_ttl`` seconds (see the module docstring). Raises
-        :class:`AuthError` for unknown, deleted or undecryptable keys.
+        Both are reached by the same work (see the module docstring): the caller checks
+        the secret it was given against the one returned whether or not a user came
+        back, and refuses alike. Cached for ``cache_ttl`` seconds, live or not.
         """
         cached = self._cred_cache.get(access_key_id)
         if cached is not None:
             return cached
-        if not _ACCESS_KEY_RE.fullmatch(access_key_id):
-            raise AuthError("invalid access key id")
-        raw = self._kv.get(PARTITION, _cred_key(access_key_id))
-        if raw is None:
-            raise AuthError("invalid access key id")
-        record = decode_credential(raw)
+        result = self._load_credential(access_key_id)
+        self._cred_cache.put(access_key_id, result)
+        return result
+
+    def _load_credential(self, access_key_id: str) -> tuple[User | None, str]:
+        """Read and decrypt a credential; an unknown one costs the same reads and one
+        decryption of the stranger's record."""
+        well_formed = _ACCESS_KEY_RE.fullmatch(access_key_id) is not None
+        raw = self._kv.get(PARTITION, _cred_key(access_key_id if well_formed else _NO_KEY_ID))
+        record = self._stranger if raw is None else decode_credential(raw)
         user_key = _user_key(record.username)
-        found = self._kv.get_many(PARTITION, [user_key, _index_key(record.username, access_key_id)])
-        if len(found) != 2 or record.access_key_id != access_key_id:
-            raise AuthError("invalid access key id")
+        found = self._kv.get_many(PARTITION, [user_key, _index_key(record.username, record.access_key_id)])
         try:
             secret = self._box.decrypt(
                 record.nonce,
                 record.encrypted_secret,
-                credential_aad(access_key_id, record.username),
+                credential_aad(record.access_key_id, record.username),
             )
-        except DecryptionError as err:
-            raise AuthError("stored credentials cannot be decrypted") from err
-        result = (decode_user(found[user_key]), secret)
-        self._cred_cache.put(access_key_id, result)
-        return result
+        except DecryptionError:
+            return None, self._stranger_secret
+        if raw is None or len(found) != 2 or record.access_key_id != access_key_id:
+            return None, self._stranger_secret
+        return decode_user(found[user_key]), secret
+
+    def lookup_secret(self, access_key_id: str) -> tuple[User, str]:
+        """Return the owner and the plaintext secret of a live access key; raise
+        :class:`AuthError` for unknown, deleted or undecryptable keys.
+
+        A caller that checks a secret or a signature uses :meth:`signing_secret`, which
+        costs the same for a key that is not live.
+        """
+        user, secret = self.signing_secret(access_key_id)
+        if user is None:
+            raise AuthError("invalid access key id")
+        return user, secret
 
     def authenticate(self, access_key_id: str, secret_access_key: str) -> User:
         """Check an access key pair (constant-time) and return its user; raise
         :class:`AuthError`."""
-        given = _as_bytes(secret_access_key)
-        try:
-            user, expected = self.lookup_secret(access_key_id)
-        except AuthError:
-            hmac.compare_digest(_DUMMY_SECRET, given)
+        user, expected = self.signing_secret(access_key_id)
+        matches = hmac.compare_digest(_as_bytes(expected), _as_bytes(secret_access_key))
+        if user is None or not matches:
             # One answer for an unknown key and a wrong secret (lakeFS's words): telling
             # them apart would tell a stranger which access keys exist.
-            raise AuthError(AUTHENTICATION_FAILED) from None
-        if not hmac.compare_digest(_as_bytes(expected), given):
             raise AuthError(AUTHENTICATION_FAILED)
         return user
 

@@ -287,6 +287,10 @@ class BlockAdapter(ABC):
 
     def validate_namespace(self, namespace: str) -> None:
         """Raise InvalidAddressError when ``namespace`` cannot be a storage namespace here."""
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in namespace):
+            # A newline or another control character would make a second spelling of a
+            # path, or forge lines in whatever prints the namespace.
+            raise InvalidAddressError(f"invalid namespace: {namespace!r} contains a control character")
         scheme = namespace.split("://", 1)[0] if "://" in namespace else ""
         if scheme not in self.schemes:
             raise InvalidAddressError(

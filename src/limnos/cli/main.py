@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from urllib.parse import urlsplit
 
 from limnos import __version__
-from limnos.config import Config, ConfigError, load
+from limnos.config import Config, ConfigError, forget_environment, load
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,7 +69,7 @@ def _setup(config: Config, user: str, key: str | None, secret: str | None) -> in
 def _run(config: Config, workers: int | None) -> int:
     import uvicorn
 
-    from limnos.server.app import export_config
+    from limnos.server.app import AppFactory
     from limnos.server.bootstrap import bootstrap
     from limnos.server.workers import reserve, run_server, serve
 
@@ -90,9 +91,11 @@ def _run(config: Config, workers: int | None) -> int:
         count = os.cpu_count() or 1
     if config.blockstore.type == "mem":
         count = 1  # objects of the mem blockstore live in one process
-    export_config(config)
+    # Loaded: the LAKEFS_* variables (secrets among them) are not left for the workers
+    # to inherit; they get the configuration from the application factory.
+    forget_environment()
     server_config = uvicorn.Config(
-        "limnos.server.app:app_from_env",
+        AppFactory(config),
         factory=True,
         host=host,
         port=port,
@@ -111,24 +114,50 @@ def _run(config: Config, workers: int | None) -> int:
 
 
 def _banner(config: Config, host: str, port: int, quickstart_login: bool) -> None:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    if ":" in shown:
-        shown = f"[{shown}]"
-    lines = [f"Limnos {__version__} is listening on http://{shown}:{port}/api/v1"]
-    if config.quickstart:
-        lines += [
-            f"Quickstart: SQLite metadata in {config.database.local.path}, "
-            f"objects in {config.blockstore.local.path}",
+    bracketed = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        # Bound to every interface: say so, and give an address that reaches it here.
+        local = "[::1]" if host == "::" else "127.0.0.1"
+        lines = [
+            f"Limnos {__version__} is listening on {bracketed}:{port} (all interfaces): "
+            f"http://{local}:{port}/api/v1"
         ]
+    else:
+        lines = [f"Limnos {__version__} is listening on http://{bracketed}:{port}/api/v1"]
+    if config.quickstart:
+        lines += [f"Quickstart: {_metadata_store(config)}, {_object_store(config)}"]
         if quickstart_login:
             lines += [
                 f"  access_key_id:     {config.installation.access_key_id}",
                 f"  secret_access_key: {config.installation.secret_access_key}",
             ]
+            if host in ("0.0.0.0", "::"):
+                lines += ["  warning: these credentials are public, and other machines can reach this server"]
         else:
             lines += ["  this installation was set up with other credentials: log in with those"]
         lines += ["  sample repository: quickstart (branch main)"]
     print("\n".join(lines), flush=True)
+
+
+def _metadata_store(config: Config) -> str:
+    """Where metadata is kept, as the banner says it (no password)."""
+    if config.database.type == "postgres":
+        dsn = urlsplit(config.database.postgres.connection_string)
+        if dsn.scheme and dsn.hostname:
+            where = f"{dsn.hostname}:{dsn.port}" if dsn.port else dsn.hostname
+            return f"PostgreSQL metadata at {where}{dsn.path}"
+        return "PostgreSQL metadata"
+    return f"SQLite metadata in {config.database.local.path}"
+
+
+def _object_store(config: Config) -> str:
+    """Where objects are kept, as the banner says it."""
+    if config.blockstore.type == "s3":
+        endpoint = config.blockstore.s3.endpoint or f"AWS region {config.blockstore.s3.region}"
+        return f"objects in S3 ({endpoint})"
+    if config.blockstore.type == "mem":
+        return "objects in memory (lost at exit)"
+    return f"objects in {config.blockstore.local.path}"
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 
 from limnos.auth import AuthService, User
-from limnos.auth.model import AuthError
 from limnos.gateway import chunked, sigv2, sigv4
 from limnos.gateway.checksums import ALGORITHMS, Expected, checksum_header, expected_for
 from limnos.gateway.errors import S3Error
@@ -51,13 +50,17 @@ async def sign_in(
     raise S3Error("AccessDenied", "Access Denied", 403)
 
 
-def _secret(auth: AuthService, access_key_id: str) -> tuple[User, str]:
-    try:
-        return auth.lookup_secret(access_key_id)
-    except AuthError:
-        raise S3Error(
-            "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403
-        ) from None
+def _signed_by(user: User | None) -> User:
+    """The signer of a request whose signature matched; None never signs.
+
+    The signature of a key that is not live was checked all the same, against a secret
+    nobody knows (:meth:`AuthService.signing_secret`), and is refused with the same
+    SignatureDoesNotMatch as a wrong secret's: neither the answer nor the work behind it
+    tells which access key ids exist.
+    """
+    if user is None:
+        raise sigv4.signature_mismatch()
+    return user
 
 
 async def _sign_in_v4(
@@ -70,7 +73,7 @@ async def _sign_in_v4(
         amz_date = http.headers.get("x-amz-date") or http.headers.get("date", "")
         payload_hash = http.headers.get("x-amz-content-sha256", sigv4.UNSIGNED_PAYLOAD)
     signed_at = sigv4.request_time(sig, amz_date)
-    user, secret = _secret(auth, sig.credential.access_key_id)
+    user, secret = auth.signing_secret(sig.credential.access_key_id)
     key = sigv4.signing_key(secret, sig.credential)
     sigv4.verify(
         sig,
@@ -82,17 +85,18 @@ async def _sign_in_v4(
         amz_date=amz_date,
         payload_hash=payload_hash,
     )
+    signer = _signed_by(user)
     sigv4.check_time(sig, signed_at, datetime.now(UTC))
     checks = _declared_checksums(http)
     if payload_hash == sigv4.UNSIGNED_PAYLOAD:
-        return user, verified(http.stream(), checks)
+        return signer, verified(http.stream(), checks)
     if _HEX_SHA256.fullmatch(payload_hash):
-        return user, verified(http.stream(), [sha256_check(payload_hash), *checks])
+        return signer, verified(http.stream(), [sha256_check(payload_hash), *checks])
     if payload_hash in chunked.STREAMING and not sig.presigned:
         signing = None
         if payload_hash != chunked.STREAMING_UNSIGNED_TRAILER:
             signing = chunked.ChunkSigning(key, amz_date, sig.credential.scope, sig.signature)
-        return user, _chunked_body(http, signing, payload_hash != chunked.STREAMING_SIGNED, checks)
+        return signer, _chunked_body(http, signing, payload_hash != chunked.STREAMING_SIGNED, checks)
     raise S3Error(
         "InvalidArgument",
         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, "
@@ -105,7 +109,7 @@ async def _sign_in_v4(
 def _sign_in_v2(
     http: Request, auth: AuthService, sig: sigv2.SigV2, virtual_bucket: str | None
 ) -> tuple[User, AsyncIterator[bytes]]:
-    user, secret = _secret(auth, sig.access_key_id)
+    user, secret = auth.signing_secret(sig.access_key_id)
     raw_path = http.scope.get("raw_path", b"").decode("latin-1") or http.scope["path"]
     raw_query = http.scope.get("query_string", b"").decode("latin-1")
     date = sigv2.date_line(sig, http.headers)
@@ -121,8 +125,9 @@ def _sign_in_v2(
         for path in sigv2.resources(raw_path)
     ]
     sigv2.verify(sig, secret, texts)
+    signer = _signed_by(user)
     sigv2.check_time(sig, http.headers, datetime.now(UTC))
-    return user, verified(http.stream(), _declared_checksums(http))
+    return signer, verified(http.stream(), _declared_checksums(http))
 
 
 def _chunked_body(

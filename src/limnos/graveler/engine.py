@@ -131,9 +131,18 @@ class Graveler:
             raise AlreadyExistsError(f"not unique: repository {name!r} already exists")
         except NotFoundError:
             pass
-        if not self.refs.claim_namespace(storage_namespace, name):
+        conflict = self.refs.claim_namespace(storage_namespace, name)
+        if conflict is not None:
+            other, other_repository = conflict
+            if other == storage_namespace.rstrip("/"):
+                relation = "is"
+            elif other.startswith(storage_namespace.rstrip("/") + "/"):
+                relation = "contains"
+            else:
+                relation = "lies inside"
             raise ValidationError(
-                f"storage namespace already in use: {storage_namespace!r} is held by another repository"
+                f"storage namespace already in use: {storage_namespace!r} {relation} {other!r}, "
+                f"the storage namespace of repository {other_repository!r}"
             )
         repo = Repository(
             name=name,

@@ -126,22 +126,59 @@ class RefStore:
         ):
             self.kv.delete_prefix(partition)
 
-    def claim_namespace(self, namespace: str, repo_name: str) -> bool:
-        """Reserve a storage namespace for a repository; False when another holds it."""
-        key = namespace.rstrip("/").encode()
-        if self.kv.set_if(NAMESPACES, key, repo_name.encode(), MUST_NOT_EXIST):
-            return True
-        return self.kv.get(NAMESPACES, key) == repo_name.encode()
+    def claim_namespace(self, namespace: str, repo_name: str) -> tuple[str, str] | None:
+        """Reserve a storage namespace for a repository.
 
-    def namespace_holder(self, address: str) -> str | None:
-        """The repository whose storage namespace holds ``address`` (a full URI), if any."""
+        Returns None when ``repo_name`` holds it now, else ``(namespace, repository)``
+        of a claim in the way: the same namespace, one that contains it, or one inside
+        it (objects of two repositories must never share a path).
+
+        Why this is atomic without a lock: the claim is a compare-and-set of the exact
+        namespace (so of several spellings of one namespace exactly one wins), and a
+        claim checks for overlapping claims only *after* its own is written, withdrawing
+        it when it finds one. Of two overlapping creates, say ``x`` and ``x/y``, each
+        writes before it reads, so whichever reads last sees the other's claim: both may
+        lose, never both win. Claiming every ancestor prefix instead would need several
+        keys changed in one transaction, and serialising every create through one key
+        would make unrelated creates retry each other; neither is needed for this.
+        """
+        key = namespace.rstrip("/")
+        fresh = self.kv.set_if(NAMESPACES, key.encode(), repo_name.encode(), MUST_NOT_EXIST)
+        if not fresh:
+            holder = self.kv.get(NAMESPACES, key.encode())
+            if holder is not None and holder != repo_name.encode():
+                return key, holder.decode()
+            if holder is None:
+                return self.claim_namespace(namespace, repo_name)  # released meanwhile
+        conflict = self._overlapping(key)
+        if conflict is not None and fresh:
+            self.kv.delete_if(NAMESPACES, key.encode(), repo_name.encode())
+        return conflict
+
+    def _overlapping(self, namespace: str) -> tuple[str, str] | None:
+        """A claimed namespace that contains ``namespace`` or lies inside it, and its holder."""
+        enclosing = self._enclosing(namespace)
+        if enclosing is not None:
+            return enclosing
+        for item in self.kv.scan(NAMESPACES, prefix=(namespace + "/").encode(), limit=1):
+            return item.key.decode(), item.value.decode()
+        return None
+
+    def _enclosing(self, address: str) -> tuple[str, str] | None:
+        """The claimed namespace that ``address`` (a full URI) lies inside, and its holder."""
         scheme, sep, rest = address.partition("://")
         parts = rest.split("/")
         for end in range(1, len(parts)):
-            holder = self.kv.get(NAMESPACES, f"{scheme}{sep}{'/'.join(parts[:end])}".encode())
+            outer = f"{scheme}{sep}{'/'.join(parts[:end])}"
+            holder = self.kv.get(NAMESPACES, outer.encode())
             if holder is not None:
-                return holder.decode()
+                return outer, holder.decode()
         return None
+
+    def namespace_holder(self, address: str) -> str | None:
+        """The repository whose storage namespace holds ``address`` (a full URI), if any."""
+        enclosing = self._enclosing(address)
+        return None if enclosing is None else enclosing[1]
 
     def release_namespace(self, namespace: str, repo_name: str) -> None:
         """Free a storage namespace held by ``repo_name``."""

@@ -1,9 +1,8 @@
 """The application each worker process serves, built from the configuration the parent
-resolved (passed in the environment, so every worker sees the same)."""
+resolved, so every worker sees the same."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 
 from limnos.api.app import create_app
@@ -12,16 +11,21 @@ from limnos.gateway.app import Gateway
 from limnos.server.front_door import FrontDoor
 from limnos.server.services import build
 
-CONFIG_ENV = "LIMNOS_RESOLVED_CONFIG"
 
+class AppFactory:
+    """Builds the application from the parent's resolved configuration.
 
-def export_config(config: Config) -> None:
-    """Put the resolved configuration where :func:`app_from_env` finds it."""
-    os.environ[CONFIG_ENV] = to_json(config)
+    Uvicorn calls it (``factory=True``) in the process that serves. The configuration,
+    secrets included, travels inside this object: pickled with uvicorn's configuration
+    through the pipe that starts each spawned worker, or kept in memory when the parent
+    serves alone. It is never put in an environment, which every child inherits and
+    ``/proc/<pid>/environ`` shows.
+    """
 
+    def __init__(self, config: Config) -> None:
+        self._config = to_json(config)
 
-def app_from_env() -> Callable[..., Awaitable[None]]:
-    """Application factory for worker processes: the configuration comes from the parent."""
-    services = build(from_json(os.environ[CONFIG_ENV]))
-    api = create_app(services.catalog, services.auth, services.config)
-    return FrontDoor(api, Gateway(services.catalog, services.auth, services.config))
+    def __call__(self) -> Callable[..., Awaitable[None]]:
+        services = build(from_json(self._config))
+        api = create_app(services.catalog, services.auth, services.config)
+        return FrontDoor(api, Gateway(services.catalog, services.auth, services.config))

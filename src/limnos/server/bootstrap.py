@@ -36,17 +36,19 @@ def bootstrap(config: Config) -> bool:
             try:
                 services.catalog.repositories.get(QUICKSTART_REPOSITORY)
             except NotFound:
+                namespace = _quickstart_namespace(services.catalog.storage().default_namespace_prefix, config)
                 try:
                     services.catalog.repositories.create(
-                        QUICKSTART_REPOSITORY,
-                        f"local://{QUICKSTART_REPOSITORY}",
-                        "main",
-                        sample_data=True,
-                        committer=user,
+                        QUICKSTART_REPOSITORY, namespace, "main", sample_data=True, committer=user
                     )
-                except LimnosError:
-                    # Another server starting beside this one created it first.
-                    services.catalog.repositories.get(QUICKSTART_REPOSITORY)
+                except LimnosError as err:
+                    try:
+                        # Another server starting beside this one created it first.
+                        services.catalog.repositories.get(QUICKSTART_REPOSITORY)
+                    except NotFound:
+                        raise ConfigError(
+                            f"cannot create the quickstart repository in {namespace}: {err}"
+                        ) from None
         if not (user and config.quickstart):
             return False  # only the quickstart banner prints these credentials
         try:
@@ -56,3 +58,14 @@ def bootstrap(config: Config) -> bool:
         return True
     finally:
         services.close()
+
+
+def _quickstart_namespace(prefix: str, config: Config) -> str:
+    """Where the sample repository goes: under the default namespace prefix of the
+    blockstore in use (``local://`` for a local one)."""
+    if not prefix:
+        raise ConfigError(
+            "configuration key blockstore.default_namespace_prefix is required by quickstart "
+            f"on the {config.blockstore.type} blockstore (the sample repository goes under it)"
+        )
+    return (prefix if prefix.endswith("/") else prefix + "/") + QUICKSTART_REPOSITORY
