@@ -22,6 +22,8 @@ import yaml
 from botocore.config import Config as BotoConfig
 from conftest import S3_BUCKET, Server, free_port
 
+from limnos.config import KEYS
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 
 
@@ -92,8 +94,20 @@ def servers(
             server.stop()
 
 
+def keys_of(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys a YAML tree sets."""
+    keys: list[str] = []
+    for name, value in tree.items():
+        keys += keys_of(value, f"{prefix}{name}.") if isinstance(value, dict) else [f"{prefix}{name}"]
+    return keys
+
+
 def test_the_doc_shows_one_configuration_and_how_to_run_it() -> None:
     tree = doc_configuration()
+    # the loader ignores keys it does not know: a misspelt one would go unnoticed
+    assert [key for key in keys_of(tree) if key not in KEYS] == []
+    table = re.findall(r"^\| `([a-z0-9_.]+)`", DOC.read_text(), re.M)
+    assert table and [key for key in table if key not in KEYS] == []
     assert tree["database"]["type"] == "postgres"
     assert tree["blockstore"]["type"] == "s3"
     (commands,) = blocks("sh")
