@@ -84,3 +84,10 @@ def test_with_the_dsn_nothing_is_skipped() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert skipped_count(done.stdout) == 0
     assert not SUMMARY.search(done.stdout)
+
+
+def test_ci_runs_the_postgres_half() -> None:
+    """CI's entry point gives the suite a DSN and says it is CI, so nothing is skipped there."""
+    script = (ROOT / ".ci" / "run").read_text()
+    assert re.search(rf"^export {POSTGRES_DSN_ENV}=", script, re.M)
+    assert re.search(r"^export CI=", script, re.M)
