@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 from botocore.config import Config as BotoConfig
-from conftest import S3_BUCKET, Server, free_port
+from conftest import S3_BUCKET, Server, free_port, fresh_postgres_database
 
 from limnos.config import KEYS
 
@@ -70,8 +70,15 @@ def for_this_test(
 
 
 @pytest.fixture()
+def database() -> Iterator[str]:
+    """A database of this test's own: the doc's admin is not the suite's."""
+    with fresh_postgres_database() as dsn:
+        yield dsn
+
+
+@pytest.fixture()
 def servers(
-    tmp_path: Path, postgres_database: str, moto_endpoint: str
+    tmp_path: Path, database: str, moto_endpoint: str
 ) -> Iterator[tuple[list[DocServer], tuple[str, str]]]:
     """Two servers started at the same moment with the doc's configuration; the doc's admin keys."""
     tree = doc_configuration()
@@ -80,7 +87,7 @@ def servers(
         port = free_port()
         data = tmp_path / name
         data.mkdir()
-        ours = for_this_test(tree, port, postgres_database, moto_endpoint, data / "cache")
+        ours = for_this_test(tree, port, database, moto_endpoint, data / "cache")
         (data / "config.yaml").write_text(yaml.safe_dump(ours))
         started.append(DocServer(data, port))
     try:
