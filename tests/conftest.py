@@ -24,6 +24,11 @@ import pytest
 ACCESS_KEY_ID = "AKIALIMNOSTESTADMIN1"
 SECRET_ACCESS_KEY = "limnos-test-secret-access-key-0123456789"
 POSTGRES_DSN_ENV = "LIMNOS_TEST_POSTGRES_DSN"
+#: Why a test of the PostgreSQL + S3 half is skipped: the one reason the summary counts.
+POSTGRES_SKIP_REASON = (
+    f"{POSTGRES_DSN_ENV} is not set: the PostgreSQL + S3 half of the suite needs it, "
+    f"e.g. {POSTGRES_DSN_ENV}=postgresql://postgres@127.0.0.1:5432/test"
+)
 S3_BUCKET = "limnos-test"
 
 
@@ -226,14 +231,39 @@ def postgres_dsn() -> str:
     """The DSN of the test PostgreSQL; CI must have one, a developer may skip."""
     dsn = os.environ.get(POSTGRES_DSN_ENV, "")
     if not dsn:
-        message = (
-            f"{POSTGRES_DSN_ENV} is not set: the PostgreSQL + S3 half of the suite needs it, "
-            f"e.g. {POSTGRES_DSN_ENV}=postgresql://postgres@127.0.0.1:5432/test"
-        )
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail(POSTGRES_SKIP_REASON)
+        pytest.skip(POSTGRES_SKIP_REASON)
     return dsn
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    """The reason a skipped test's report gives (pytest keeps it as ``Skipped: <reason>``)."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return ""
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """One line saying how many tests were skipped for lack of PostgreSQL, if any were:
+    after the other summaries (the outermost wrapper ends last), so it is the line just
+    above pytest's final count."""
+    yield
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if _skip_reason(report) == POSTGRES_SKIP_REASON
+    ]
+    if skipped:
+        tests = "test" if len(skipped) == 1 else "tests"
+        terminalreporter.write_line(
+            f"{len(skipped)} {tests} skipped for lack of PostgreSQL: set {POSTGRES_DSN_ENV} "
+            "to run them (see README.md, Running the tests)",
+            yellow=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -263,9 +293,9 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test session; dropped afterwards."""
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (its DSN); dropped afterwards."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -275,9 +305,18 @@ def postgres_database() -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = conninfo_to_dict(dsn)
     params["dbname"] = name
-    yield make_conninfo(**params)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield make_conninfo(**params)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test session; dropped afterwards."""
+    with fresh_postgres_database() as database:
+        yield database
 
 
 def postgres_s3_backend(database_dsn: str, s3_endpoint: str, prefix: str) -> Backend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from limnos.config import (
     ConfigError,
     from_json,
     load,
+    parse_duration,
     to_json,
 )
 
@@ -320,9 +322,41 @@ def test_every_key_is_read_from_its_variable(key: str) -> None:
 
 
 def test_the_documentation_lists_every_key() -> None:
-    documented = set(re.findall(r"^\| `([a-z0-9_.*]+)`", DOCS.read_text(), flags=re.MULTILINE))
-    wildcards = [d[:-1] for d in documented if d.endswith(".*")]
-    missing = [k for k in KEYS if k not in documented and not any(k.startswith(w) for w in wildcards)]
+    """Each key has a row of its own in a table of docs/configuration.md (whatever section
+    holds it), and each row names a key the loader reads: no wildcards."""
+    documented = re.findall(r"^\| `([^`]+)`", DOCS.read_text(), flags=re.MULTILINE)
+    missing = [k for k in KEYS if k not in documented]
     assert not missing, f"{DOCS.name} does not list {missing}"
-    unknown = [d for d in documented if not d.endswith(".*") and d not in KEYS]
+    unknown = [d for d in documented if d not in KEYS]
     assert not unknown, f"{DOCS.name} lists keys that are not read: {unknown}"
+    twice = sorted({d for d in documented if documented.count(d) > 1})
+    assert not twice, f"{DOCS.name} lists keys twice: {twice}"
+
+
+def _documented_default(key: str, text: str) -> object:
+    """The value a default as docs/configuration.md writes it stands for."""
+    kind = KEYS[key].type
+    if text == "required":
+        return None
+    text = text.strip("`")
+    if kind is timedelta:
+        return timedelta(seconds=parse_duration(key, text))
+    if kind is bool:
+        return {"true": True, "false": False}[text]
+    if kind is int:
+        return int(text)
+    if get_origin(kind) is tuple:
+        return tuple(json.loads(text))
+    return str(Path(text).expanduser()) if text.startswith("~") else text
+
+
+def test_the_documented_defaults_are_the_defaults() -> None:
+    """Where a row of docs/configuration.md has a default column, it is the loader's."""
+    rows = re.findall(r"^\| `([^`]+)` \|([^|]*)\|", DOCS.read_text(), flags=re.MULTILINE)
+    assert len(rows) >= len(KEYS)
+    wrong = {
+        key: (text.strip(), KEYS[key].default)
+        for key, text in rows
+        if key in KEYS and _documented_default(key, text.strip()) != KEYS[key].default
+    }
+    assert not wrong, f"{DOCS.name} gives other defaults: {wrong}"

@@ -36,7 +36,7 @@ def for_this_server(text: str, server: Server, repo: str) -> str:
 
 def test_the_doc_shows_every_client() -> None:
     languages = [language for language, _ in blocks()]
-    assert languages.count("python") == 3
+    assert languages.count("python") == 4
     assert languages.count("sh") == 2
     assert languages.count("ini") == 1
 
@@ -70,9 +70,10 @@ def test_every_block_runs(server: Server, repo: str, tmp_path: Path, monkeypatch
             printed.append(done.stdout)
         elif language == "ini":
             rclone_config.write_text(code)
-    boto3_out, cli_out, pandas_out, arrow_out, rclone_out = printed
+    boto3_out, cli_out, pandas_out, arrow_out, polars_out, rclone_out = printed
     assert "Baikal,1642" in boto3_out and "['main/raw/']" in boto3_out
     assert "tanganyika.csv" in cli_out
     assert "Superior" in pandas_out and "Malawi" in pandas_out
     assert "Superior" in arrow_out
+    assert "Titicaca" in polars_out and "281" in polars_out
     assert "raw/" in rclone_out and "Baikal,1642" in rclone_out
