@@ -57,6 +57,7 @@ from array import array
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,27 @@ from api_load import (  # noqa: E402
 
 MIX = (("stat", 35), ("get", 35), ("upload", 20), ("commit", 5), ("branch", 3), ("merge", 2))
 KINDS = tuple(kind for kind, _ in MIX)
-WEIGHTS = tuple(weight for _, weight in MIX)
+
+
+def parse_mix(text: str) -> tuple[int, ...]:
+    """The weights of ``--mix`` (``stat=35,get=35,...``; a kind left out has weight 0)."""
+    weights = dict.fromkeys(KINDS, 0)
+    for part in text.split(","):
+        kind, _, value = part.strip().partition("=")
+        if kind not in weights or not value.isdigit():
+            raise ValueError(f"{part.strip()!r}: expected KIND=WEIGHT with KIND among {', '.join(KINDS)}")
+        weights[kind] = int(value)
+    if not any(weights.values()):
+        raise ValueError("at least one weight must be positive")
+    return tuple(weights[kind] for kind in KINDS)
+
+
+def describe_mix(weights: tuple[int, ...]) -> str:
+    """The proportions of the mixed load, in %."""
+    total = sum(weights)
+    return ", ".join(f"{kind} {100 * w / total:.0f}%" for kind, w in zip(KINDS, weights, strict=True) if w)
+
+
 UPLOAD_SIZE = 4096
 INTEGRATION_BRANCH = "soak-integration"  # every connection merges its branch here
 SLOW_BRANCH = "soak-slow"  # where the slow uploads land, if one ever completes
@@ -101,6 +122,11 @@ CONNECT_TIMEOUT = 10.0
 THROUGHPUT_RATIO = 0.90  # with idle and slow connections / alone
 FLAT_RATIO = 1.10  # end RSS of the workers <= after warm-up x 1.10 + 16 MiB per worker
 FLAT_MIB_PER_WORKER = 16.0
+# The servers' cache of decoded ranges, per worker. Each commit and merge writes new ranges
+# that land in it; at the server's default size (512 MiB) it fills for far longer than a run,
+# and the workers' memory rises all the while, which is the cache working, not a leak. Small,
+# it is full by the end of the warm-up, and what grows after that is something else.
+DEFAULT_MEMORY_CACHE_MIB = 16.0
 
 PEST_KINDS = ("idle", "idle-keepalive", "slow-head", "slow-body")
 
@@ -126,6 +152,8 @@ class LoadPlan:
     duration: float
     warmup: float
     seed: int
+    weights: tuple[int, ...]  # of each of KINDS
+    slice: int  # the server's turn of load: names made in different turns differ
 
 
 @dataclass
@@ -150,16 +178,17 @@ class MixResult:
 
 
 def make_request(
-    kind: str, conn: int, n: int, rng: random.Random, objects: int
+    kind: str, conn: int, tag: str, rng: random.Random, objects: int
 ) -> tuple[str, str, bytes, str]:
-    """``(method, target, body, content_type)`` of the ``n``-th request of connection ``conn``."""
+    """``(method, target, body, content_type)`` of a request of connection ``conn``; ``tag``
+    (unique to the request on its connection) names what it creates."""
     q = urllib.parse.quote
     repo = f"/api/v1/repositories/{q(REPOSITORY, safe='')}"
     if kind in ("stat", "get"):
         path = q(lake_path(rng.randrange(objects)), safe="/")
         return "GET", f"{repo}/refs/main/objects{'/stat' if kind == 'stat' else ''}?path={path}", b"", ""
     if kind == "upload":
-        path = q(f"soak/c{conn}/obj-{n:08d}.bin", safe="/")
+        path = q(f"soak/c{conn}/obj-{tag}.bin", safe="/")
         body = rng.randbytes(UPLOAD_SIZE)
         return (
             "POST",
@@ -168,13 +197,13 @@ def make_request(
             "application/octet-stream",
         )
     if kind == "commit":
-        body = json.dumps({"message": f"soak {conn}/{n}", "allow_empty": True}).encode()
+        body = json.dumps({"message": f"soak {conn}/{tag}", "allow_empty": True}).encode()
         return "POST", f"{repo}/branches/{work_branch(conn)}/commits", body, "application/json"
     if kind == "branch":
-        body = json.dumps({"name": f"soak-b{conn}-{n}", "source": "main"}).encode()
+        body = json.dumps({"name": f"soak-b{conn}-{tag}", "source": "main"}).encode()
         return "POST", f"{repo}/branches", body, "application/json"
     if kind == "merge":
-        body = json.dumps({"message": f"soak merge {conn}/{n}", "allow_empty": True}).encode()
+        body = json.dumps({"message": f"soak merge {conn}/{tag}", "allow_empty": True}).encode()
         return "POST", f"{repo}/refs/{work_branch(conn)}/merge/{INTEGRATION_BRANCH}", body, "application/json"
     raise ValueError(f"unknown kind {kind!r}")
 
@@ -214,8 +243,8 @@ async def _mix(plan: LoadPlan) -> MixResult:
         n = 0
         try:
             while loop.time() < stop_at:
-                kind = rng.choices(KINDS, WEIGHTS)[0]
-                req = make_request(kind, conn_no, n, rng, plan.objects)
+                kind = rng.choices(KINDS, plan.weights)[0]
+                req = make_request(kind, conn_no, f"{plan.slice}-{n}", rng, plan.objects)
                 n += 1
                 t0 = time.perf_counter()
                 try:
@@ -468,46 +497,31 @@ def run_pests(plan: PestPlan, ready: Event, stop: Event, out: Connection) -> Non
     out.close()
 
 
-# --------------------------------------------------------------------------- one run
+# --------------------------------------------------------------------------- the two servers
 
 
 @dataclass
 class Settings:
-    """What both runs are measured with."""
+    """What both servers are measured with."""
 
     workers: int
     procs: int
     concurrency: int
     client: str
     objects: int
-    duration: float
+    duration: float  # measured seconds per server, over all its slices
     warmup: float
+    slices: int
     idle: int
     slow: int
     slow_rate: float
     sample_every: float
+    memory_cache_mib: float | None  # committed.memory_cache.size_bytes of the servers (None: default)
     seed: int
+    weights: tuple[int, ...]  # of each of KINDS
 
 
-@dataclass
-class RunResult:
-    """One run: the load's figures, the workers' memory and CPU, the idle/slow connections."""
-
-    title: str
-    load: MixResult
-    worker_pids: list[int]
-    rss_up: dict[int, int]  # KiB per worker once the server answers, before any load
-    rss_timeline: list[tuple[float, dict[int, int]]]  # (seconds since the load started, KiB per worker)
-    rss_warm: dict[int, int]  # first sample at or after the warm-up
-    rss_end: dict[int, int]
-    hwm: dict[int, int]  # VmHWM per worker at the end (KiB)
-    server_cpu: float
-    machine_cpu: float
-    busy: str
-    pests: PestStats | None = None
-    pests_ready: bool = True
-    log_lines: list[str] = field(default_factory=list)
-    restarted_workers: bool = False
+SETTLE = 0.5  # seconds of each later slice not measured (its connections are new)
 
 
 def _rss(pids: list[int], field_name: str = "VmRSS") -> dict[int, int]:
@@ -530,122 +544,206 @@ def prepare_branches(target: Target, connections: int) -> None:
                 raise SystemExit(f"soak: createBranch {name} failed: {r.status_code} {r.text[:300]}")
 
 
-def run_once(st: Settings, data_dir: Path, title: str, with_pests: bool) -> RunResult:
-    """Build the repository, start a server, run the mixed load (beside the idle and slow
-    connections when ``with_pests``), stop the server."""
-    print(f"\n== {title}", flush=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if (note := filesystem_note(data_dir)) is not None:
-        print(f"  {note}")
-    t0 = time.perf_counter()
-    prepare_in_process(data_dir, st.objects)
-    os.sync()  # the build's files reach the disk before the load's durable writes start
-    print(
-        f"  repository {REPOSITORY!r} with {st.objects:,} objects built in {time.perf_counter() - t0:.1f} s"
-    )
-    server = ServerProcess(data_dir, free_port(), st.workers)
-    pest_proc: multiprocessing.process.BaseProcess | None = None
-    stop = multiprocessing.get_context("fork").Event()
-    try:
-        server.start()
-        target = Target("127.0.0.1", server.port, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
-        prepare_branches(target, st.concurrency)
-        pids = server.worker_pids()
-        rss_up = _rss(pids)
-        print(f"  server: limnos run --workers {st.workers} on 127.0.0.1:{server.port}, worker pids {pids}")
-        busy = busy_line()
-        print(f"  {busy}", flush=True)
-        pests_ready = True
-        receive = None
-        if with_pests:
-            ctx = multiprocessing.get_context("fork")
-            ready = ctx.Event()
-            receive, send = ctx.Pipe(duplex=False)
-            plan = PestPlan("127.0.0.1", server.port, target.authorization, st.idle, st.slow, st.slow_rate)
-            pest_proc = ctx.Process(target=run_pests, args=(plan, ready, stop, send), name="soak-pests")
-            pest_proc.start()
-            send.close()
-            pests_ready = ready.wait(60)
-            print(
-                f"  {st.idle} idle and {st.slow} slow connections "
-                + ("open" if pests_ready else "NOT all open after 60 s"),
-                flush=True,
-            )
-        machine0 = cpu_times()
-        cpu0 = cpu_by_pid(pids)
+class Deployment:
+    """One server over its own data directory and what its share of the load measured;
+    with ``pests``, the idle and slow connections are held beside it from start to stop."""
+
+    def __init__(self, title: str, data_dir: Path, st: Settings, pests: bool) -> None:
+        self.title = title
+        self.data_dir = data_dir
+        self.st = st
+        self.with_pests = pests
+        settings = {}
+        if st.memory_cache_mib is not None:
+            settings["LAKEFS_COMMITTED_MEMORY_CACHE_SIZE_BYTES"] = str(int(st.memory_cache_mib * 2**20))
+        self.server = ServerProcess(data_dir, free_port(), st.workers, settings)
+        self.target = Target("127.0.0.1", self.server.port, ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        self.pids: list[int] = []
+        self.parts: list[MixResult] = []
+        self.loaded = 0.0  # seconds this server has been under load so far
+        self.rss_up: dict[int, int] = {}  # KiB per worker once it answers, before any load
+        self.rss_warm: dict[int, int] | None = None  # after the warm-up of its first slice
+        self.rss_end: dict[int, int] = {}
+        self.hwm: dict[int, int] = {}  # VmHWM per worker at the end
+        self.timeline: list[tuple[float, dict[int, int]]] = []  # (seconds under load, KiB per worker)
+        self.server_cpu = 0.0  # CPU s of its workers during its slices
+        self.machine_cpu = 0.0  # CPU s of the whole machine during its slices
+        self.busy = ""
+        self.restarted = False
+        self.pests: PestStats | None = None
+        self.pests_ready = True
+        self.pests_seconds = 0.0
+        self._pest_proc: BaseProcess | None = None
+        self._pest_out: Connection | None = None
+        self._stop = multiprocessing.get_context("fork").Event()
+        self._pests_started = 0.0
+
+    def start(self) -> None:
+        """Build the repository, start the server and (with pests) the idle and slow connections."""
+        print(f"\n== {self.title}", flush=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if (note := filesystem_note(self.data_dir)) is not None:
+            print(f"  {note}")
+        t0 = time.perf_counter()
+        prepare_in_process(self.data_dir, self.st.objects)
+        os.sync()  # the build's files reach the disk before the load's durable writes start
+        print(
+            f"  repository {REPOSITORY!r}: {self.st.objects:,} objects, "
+            f"built in {time.perf_counter() - t0:.1f} s"
+        )
+        self.server.start()
+        prepare_branches(self.target, self.st.concurrency)
+        self.pids = self.server.worker_pids()
+        self.rss_up = _rss(self.pids)
+        print(
+            f"  server: limnos run --workers {self.st.workers} on 127.0.0.1:{self.server.port}, "
+            f"worker pids {self.pids}",
+            flush=True,
+        )
+        if not self.with_pests:
+            return
+        ctx = multiprocessing.get_context("fork")
+        ready = ctx.Event()
+        self._pest_out, send = ctx.Pipe(duplex=False)
+        st = self.st
+        plan = PestPlan(
+            "127.0.0.1", self.server.port, self.target.authorization, st.idle, st.slow, st.slow_rate
+        )
+        self._pest_proc = ctx.Process(
+            target=run_pests, args=(plan, ready, self._stop, send), name="soak-pests"
+        )
+        self._pests_started = time.monotonic()
+        self._pest_proc.start()
+        send.close()
+        self.pests_ready = ready.wait(60)
+        print(
+            f"  {st.idle} idle and {st.slow} slow connections "
+            + ("open" if self.pests_ready else "NOT all open after 60 s"),
+            flush=True,
+        )
+
+    def run_slice(self, duration: float, warmup: float) -> None:
+        """Load this server for ``warmup`` + ``duration`` seconds, sampling its workers' memory."""
+        st = self.st
+        if not self.busy:
+            self.busy = busy_line()
         plans = []
         first = 0
         for proc, share in enumerate(spread(st.concurrency, st.procs)):
             plans.append(
-                LoadPlan(target, st.client, proc, first, share, st.objects, st.duration, st.warmup, st.seed)
+                LoadPlan(
+                    self.target,
+                    st.client,
+                    proc,
+                    first,
+                    share,
+                    st.objects,
+                    duration,
+                    warmup,
+                    st.seed + len(self.parts),
+                    st.weights,
+                    len(self.parts),
+                )
             )
             first += share
-        print(
-            f"  mixed load: {st.concurrency} connections over {st.procs} process(es), "
-            f"{st.warmup:g} s warm-up + {st.duration:g} s",
-            flush=True,
-        )
-        timeline: list[tuple[float, dict[int, int]]] = []
+        machine0 = cpu_times()
+        cpu0 = cpu_by_pid(self.pids)
         t_start = time.monotonic()
+        next_sample = 0.0
         with ProcessPoolExecutor(
             max_workers=st.procs, mp_context=multiprocessing.get_context("fork")
         ) as pool:
             futures = [pool.submit(run_mix, plan) for plan in plans]
-            next_sample = 0.0
             while not all(f.done() for f in futures):
                 now = time.monotonic() - t_start
                 if now >= next_sample:
-                    timeline.append((now, _rss(pids)))
+                    rss = _rss(self.pids)
+                    self.timeline.append((self.loaded + now, rss))
+                    if self.rss_warm is None and now >= warmup:
+                        self.rss_warm = rss
                     next_sample += st.sample_every
                 time.sleep(min(0.05, max(0.0, next_sample - now)))
-            load = merge_results([f.result() for f in futures])
-        rss_end = _rss(pids)
-        hwm = _rss(pids, "VmHWM")
-        cpu1 = cpu_by_pid(pids)
+            self.parts.append(merge_results([f.result() for f in futures]))
+        cpu1 = cpu_by_pid(self.pids)
         machine1 = cpu_times()
-        timeline.append((time.monotonic() - t_start, rss_end))
-        warm = next((rss for t, rss in timeline if t >= st.warmup), rss_end)
-        pests = None
-        if pest_proc is not None and receive is not None:
-            stop.set()
-            if receive.poll(60):
-                pests = receive.recv()
-            pest_proc.join(30)
-        machine_cpu = 0.0
+        self.loaded += time.monotonic() - t_start
+        self.rss_end = _rss(self.pids)
+        self.timeline.append((self.loaded, self.rss_end))
+        if self.rss_warm is None:
+            self.rss_warm = self.rss_end
+        self.server_cpu += sum(cpu1.get(pid, c) - c for pid, c in cpu0.items())
         if machine0 is not None and machine1 is not None:
-            machine_cpu = ((machine1[0] - machine1[1]) - (machine0[0] - machine0[1])) / os.sysconf(
-                "SC_CLK_TCK"
-            )
-        restarted = set(server.worker_pids()) != set(pids)
-        return RunResult(
-            title=title,
-            load=load,
-            worker_pids=pids,
-            rss_up=rss_up,
-            rss_timeline=timeline,
-            rss_warm=warm,
-            rss_end=rss_end,
-            hwm=hwm,
-            server_cpu=sum(cpu1.get(pid, c) - c for pid, c in cpu0.items()),
-            machine_cpu=machine_cpu,
-            busy=busy,
-            pests=pests,
-            pests_ready=pests_ready,
-            restarted_workers=restarted,
-        )
-    finally:
-        stop.set()
-        if pest_proc is not None and pest_proc.is_alive():
-            pest_proc.join(10)
-            if pest_proc.is_alive():
-                pest_proc.kill()
-                pest_proc.join()
-        server.stop()
-        lines = scan_log(server.log_path)
+            ticks = (machine1[0] - machine1[1]) - (machine0[0] - machine0[1])
+            self.machine_cpu += ticks / os.sysconf("SC_CLK_TCK")
+
+    @property
+    def load(self) -> MixResult:
+        """Everything its slices measured, as one result."""
+        merged = merge_results(self.parts)
+        merged.elapsed = sum(p.elapsed for p in self.parts)
+        merged.wall = sum(p.wall for p in self.parts)
+        return merged
+
+    def stop(self) -> None:
+        """Stop the idle and slow connections (collecting what happened to them), then the server."""
+        if self.pids:
+            self.hwm = _rss(self.pids, "VmHWM")
+            self.restarted = set(self.server.worker_pids()) != set(self.pids)
+        self._stop.set()
+        if self._pest_proc is not None:
+            if self._pest_out is not None and self._pest_out.poll(60):
+                with contextlib.suppress(EOFError):
+                    self.pests = self._pest_out.recv()
+            self._pest_proc.join(10)
+            if self._pest_proc.is_alive():
+                self._pest_proc.kill()
+                self._pest_proc.join()
+            self.pests_seconds = time.monotonic() - self._pests_started
+            self._pest_proc = None
+        self.server.stop()
+        lines = scan_log(self.server.log_path)
         if lines:
-            print(f"  server log: {len(lines)} line(s) at WARNING or above, e.g.:")
+            print(f"  {self.title}: server log has {len(lines)} line(s) at WARNING or above, e.g.:")
             for line in lines[:5]:
                 print(f"    {line[:200]}")
+
+
+def schedule(slices: int) -> list[int]:
+    """The order in which the two servers (0: alone, 1: beside idle and slow connections) take
+    the load: 0 1 1 0 0 1 1 0..., so that a trend of the machine's other work weighs on both alike."""
+    order = []
+    for k in range(slices):
+        order += [0, 1] if k % 2 == 0 else [1, 0]
+    return order
+
+
+def run_both(st: Settings, root: Path) -> list[Deployment]:
+    """Start both servers, give them the load by turns, stop them."""
+    both = [
+        Deployment("alone: the mixed load only", root / "alone", st, pests=False),
+        Deployment(
+            f"with {st.idle} idle and {st.slow} slow connections", root / "with-idle-slow", st, pests=True
+        ),
+    ]
+    try:
+        for dep in both:
+            dep.start()
+        per_slice = st.duration / st.slices
+        print(
+            f"\n  {st.slices} slice(s) of {per_slice:g} s per server, by turns "
+            f"({' '.join('AB'[i] for i in schedule(st.slices))}; A alone, B with), the first of each "
+            f"after {st.warmup:g} s of warm-up, the others after {SETTLE:g} s",
+            flush=True,
+        )
+        for i in schedule(st.slices):
+            dep = both[i]
+            warmup = st.warmup if not dep.parts else SETTLE
+            print(f"  {'AB'[i]}: {warmup:g} s + {per_slice:g} s...", flush=True)
+            dep.run_slice(per_slice, warmup)
+    finally:
+        for dep in both:
+            dep.stop()
+    return both
 
 
 # --------------------------------------------------------------------------- reporting
@@ -663,21 +761,24 @@ def total_ops(res: MixResult) -> int:
     return sum(k.count for k in res.kinds.values())
 
 
-def print_run(run: RunResult, st: Settings) -> dict[str, bool]:
-    """The figures of one run; the verdict of its own targets (memory flat, no 5xx)."""
+def print_run(run: Deployment, st: Settings) -> dict[str, bool]:
+    """The figures of one server; the verdict of its own targets (memory flat, no 5xx)."""
     load = run.load
-    print(f"\n{run.title}: {load.elapsed:.1f} s measured")
+    print(f"\n{run.title}: {load.elapsed:.1f} s measured in {len(run.parts)} slice(s)")
     print(
         f"{'kind':<7} {'share':>6} {'ops':>8} {'ops/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>8} {'conn err':>9}"
     )
     all_lat = b""
-    for kind, weight in MIX:
+    for kind, weight in zip(KINDS, st.weights, strict=True):
+        if not weight:
+            continue
         res = load.kinds[kind]
         p = percentiles(res.latencies)
         all_lat += res.latencies
         print(
-            f"{kind:<7} {weight:>5}% {res.count:>8,} {rate(res.count, load.elapsed):>8,.1f} "
+            f"{kind:<7} {100 * weight / sum(st.weights):>5.0f}% {res.count:>8,} "
+            f"{rate(res.count, load.elapsed):>8,.1f} "
             f"{p['p50']:>8.2f} {p['p99']:>8.2f} {sum(res.statuses.values()):>8} {res.conn_errors:>9}"
         )
     p = percentiles(all_lat)
@@ -699,34 +800,34 @@ def print_run(run: RunResult, st: Settings) -> dict[str, bool]:
         for sample in load.kinds[kind].samples:
             print(f"    {kind} sample: {sample}")
 
-    # Memory: the workers' VmRSS along the run.
-    pids = run.worker_pids
+    # Memory: the workers' VmRSS along the time this server was under load.
+    pids = run.pids
+    rss_warm = run.rss_warm or {}
     total = {
-        name: sum(d.values())
-        for name, d in (("up", run.rss_up), ("warm", run.rss_warm), ("end", run.rss_end))
+        name: sum(d.values()) for name, d in (("up", run.rss_up), ("warm", rss_warm), ("end", run.rss_end))
     }
     marks = []
-    span = run.rss_timeline[-1][0] if run.rss_timeline else 0.0
+    span = run.timeline[-1][0] if run.timeline else 0.0
     for k in range(1, 8):  # seven points between the warm-up and the end
         at = st.warmup + (span - st.warmup) * k / 8
-        point = next(((t, rss) for t, rss in run.rss_timeline if t >= at), None)
+        point = next(((t, rss) for t, rss in run.timeline if t >= at), None)
         if point is not None:
-            marks.append(f"{point[0]:.0f} s {mib(sum(point[1].values()))}")
+            marks.append(f"{point[0]:.{0 if span >= 30 else 1}f} s {mib(sum(point[1].values()))}")
     print(
-        f"  memory, VmRSS of the {len(pids)} worker(s) summed (MiB): server up {mib(total['up'])}; "
-        f"after warm-up ({st.warmup:g} s) {mib(total['warm'])}; then "
+        f"  memory, VmRSS of the {len(pids)} worker(s) summed (MiB), by seconds under load: server up "
+        f"{mib(total['up'])}; after warm-up ({st.warmup:g} s) {mib(total['warm'])}; then "
         + ", ".join(marks)
         + f"; end ({span:.0f} s) {mib(total['end'])}"
     )
     print(
         "  per worker (MiB, up / after warm-up / end / peak VmHWM): "
         + "; ".join(
-            f"pid {pid} {mib(run.rss_up.get(pid, 0))} / {mib(run.rss_warm.get(pid, 0))} / "
+            f"pid {pid} {mib(run.rss_up.get(pid, 0))} / {mib(rss_warm.get(pid, 0))} / "
             f"{mib(run.rss_end.get(pid, 0))} / {mib(run.hwm.get(pid, 0))}"
             for pid in pids
         )
     )
-    if run.restarted_workers:
+    if run.restarted:
         print("  WARNING: a worker process was replaced during the run (did one die?)")
     allowed = total["warm"] * FLAT_RATIO + FLAT_MIB_PER_WORKER * 1024 * len(pids)
     flat = total["end"] <= allowed
@@ -736,15 +837,19 @@ def print_run(run: RunResult, st: Settings) -> dict[str, bool]:
         + ("PASS" if flat else "FAIL")
     )
 
-    # CPU shares over the load (warm-up included), in % of one core.
+    # CPU shares over its slices (warm-up included), in % of one core.
     wall = load.wall or 1.0
-    pest_cpu = run.pests.cpu if run.pests is not None else 0.0
-    other = max(0.0, run.machine_cpu - run.server_cpu - load.cpu - pest_cpu)
+    other = max(0.0, run.machine_cpu - run.server_cpu - load.cpu)
     print(
-        f"  CPU, % of one core: server {100 * run.server_cpu / wall:.0f}%, load {100 * load.cpu / wall:.0f}%"
-        + (f", idle/slow clients {100 * pest_cpu / wall:.0f}% (their whole life)" if run.pests else "")
-        + f", everything else on the machine {100 * other / wall:.0f}% ({os.cpu_count()} cores)"
+        f"  CPU during its slices, % of one core: server {100 * run.server_cpu / wall:.0f}%, "
+        f"load {100 * load.cpu / wall:.0f}%, everything else on the machine {100 * other / wall:.0f}% "
+        f"(the other server and the idle/slow clients included; {os.cpu_count()} cores)"
     )
+    if run.pests is not None and run.pests_seconds:
+        print(
+            f"  the idle/slow clients used {100 * run.pests.cpu / run.pests_seconds:.1f}% of one core "
+            f"over their {run.pests_seconds:.0f} s"
+        )
 
     five = sum(c for s, c in non2xx.items() if s >= 500)
     if run.pests is not None:
@@ -771,15 +876,15 @@ def print_run(run: RunResult, st: Settings) -> dict[str, bool]:
             f"{ps.connect_errors}; fewest open at once during the run {max(0, ps.min_open)} of "
             f"{st.idle + st.slow}"
         )
-    elif run.title.startswith("with"):
+    elif run.with_pests:
         print("  WARNING: no report from the idle/slow connections' process")
     return {"flat": flat, "no5xx": five == 0, "noconn": conn_errors == 0, "ready": run.pests_ready}
 
 
-def print_summary(base: RunResult, pest: RunResult, verdicts: list[dict[str, bool]]) -> bool:
+def print_summary(base: Deployment, pest: Deployment, verdicts: list[dict[str, bool]], st: Settings) -> bool:
     """The comparison and the targets; whether all are met."""
     print("\ncomparison: with idle and slow connections / alone (ops/s)")
-    for kind in (*KINDS, "all"):
+    for kind in (*(k for k, w in zip(KINDS, st.weights, strict=True) if w), "all"):
         if kind == "all":
             a, b = total_ops(base.load), total_ops(pest.load)
         else:
@@ -799,7 +904,7 @@ def print_summary(base: RunResult, pest: RunResult, verdicts: list[dict[str, boo
         f"ratio {ratio:.2f} >= {THROUGHPUT_RATIO:g} {'PASS' if ok_ratio else 'FAIL'}"
         + ("" if all(v["ready"] for v in verdicts) else " (not all idle/slow connections could be opened)")
     )
-    print(f"  memory of the workers flat in both runs: {'PASS' if ok_flat else 'FAIL'}")
+    print(f"  memory of the workers flat on both servers: {'PASS' if ok_flat else 'FAIL'}")
     print(f"  no 5xx answer (mixed load and idle/slow connections): {'PASS' if ok_5xx else 'FAIL'}")
     print(f"  no connection error in the mixed load: {'PASS' if ok_conn else 'FAIL'}")
     return ok_ratio and ok_flat and ok_5xx and ok_conn
@@ -814,12 +919,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     cores = os.cpu_count() or 1
     parser.add_argument(
-        "--duration", "-d", type=float, help="measured seconds per run (default 60; 6 with --quick)"
+        "--duration",
+        "-d",
+        type=float,
+        help="measured seconds per server, over all its slices (default 60; 6 with --quick)",
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        help="turns of load each server takes, alternately (default 6; 2 with --quick)",
     )
     parser.add_argument(
         "--warmup", type=float, help="seconds of load before measuring (default 5; 1.5 with --quick)"
     )
-    parser.add_argument("--quick", action="store_true", help="smoke run: 10,000 objects, 6 s per run")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 10,000 objects, 6 s per server in 2 slices"
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -835,6 +950,19 @@ def main(argv: list[str] | None = None) -> int:
         choices=("raw", "httpx"),
         default="raw",
         help="HTTP client of the mixed load (default raw: api_load.py's asyncio + httptools one)",
+    )
+    parser.add_argument(
+        "--mix",
+        default=",".join(f"{kind}={weight}" for kind, weight in MIX),
+        help="weights of the kinds of request (default %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-cache",
+        type=float,
+        default=DEFAULT_MEMORY_CACHE_MIB,
+        metavar="MIB",
+        help="committed.memory_cache.size_bytes of the servers, in MiB per worker (default "
+        "%(default)g; 0: the server's own default, 512)",
     )
     parser.add_argument("--objects", type=int, help="objects on main (default 100,000; 10,000 with --quick)")
     parser.add_argument("--idle", type=int, default=200, help="idle connections (default 200)")
@@ -856,12 +984,19 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.warmup if args.warmup is not None else (1.5 if args.quick else 5.0)
     objects = args.objects or (10_000 if args.quick else 100_000)
     time_limit = args.time_limit if args.time_limit is not None else 900.0
+    slices = args.slices if args.slices is not None else (2 if args.quick else 6)
+    if slices <= 0:
+        parser.error("slices must be positive")
     if duration <= 0 or warmup < 0 or objects <= 0 or time_limit <= 0 or args.slow_rate <= 0:
         parser.error("duration, objects, time-limit and slow-rate must be positive, warmup not negative")
     if args.workers <= 0 or args.procs <= 0 or args.concurrency < args.procs:
         parser.error("workers and procs must be positive, concurrency at least procs")
     if args.idle < 0 or args.slow < 0:
         parser.error("idle and slow must not be negative")
+    try:
+        weights = parse_mix(args.mix)
+    except ValueError as err:
+        parser.error(f"--mix: {err}")
     st = Settings(
         args.workers,
         args.procs,
@@ -870,21 +1005,27 @@ def main(argv: list[str] | None = None) -> int:
         objects,
         duration,
         warmup,
+        slices,
         args.idle,
         args.slow,
         args.slow_rate,
         0.5 if duration <= 20 else 1.0,
+        args.memory_cache or None,
         args.seed,
+        weights,
     )
     print("Limnos soak test")
     print(cpu_line())
     print(
-        f"server: (SQLite, local) x {st.workers} worker(s); mixed load: {st.concurrency} connections over "
-        f"{st.procs} process(es), client {st.client}, {st.warmup:g} s warm-up + {st.duration:g} s per run; "
-        f"mix: " + ", ".join(f"{k} {w}%" for k, w in MIX)
+        f"server: (SQLite, local) x {st.workers} worker(s), cache of decoded ranges "
+        + (f"{st.memory_cache_mib:g} MiB" if st.memory_cache_mib else "at its default size")
+        + f" per worker; mixed load: {st.concurrency} connections over "
+        f"{st.procs} process(es), client {st.client}, {st.duration:g} s per server in {st.slices} slice(s); "
+        "mix: " + describe_mix(st.weights)
     )
     print(
-        f"second run beside {st.idle} idle and {st.slow} slow connections ({st.slow_rate:g} bytes/s); "
+        f"two servers: A alone, B beside {st.idle} idle and {st.slow} slow connections "
+        f"({st.slow_rate:g} bytes/s); "
         f"time limit {time_limit:g} s"
     )
 
@@ -896,19 +1037,11 @@ def main(argv: list[str] | None = None) -> int:
         temp_dir = root = Path(tempfile.mkdtemp(prefix="limnos-soak-"))
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, time_limit)
-    runs: list[RunResult] = []
+    runs: list[Deployment] = []
     try:
-        runs.append(run_once(st, root / "alone", "alone: the mixed load only", with_pests=False))
-        runs.append(
-            run_once(
-                st,
-                root / "with-idle-slow",
-                f"with {st.idle} idle and {st.slow} slow connections",
-                with_pests=True,
-            )
-        )
+        runs = run_both(st, root)
     except TimeLimit:
-        print(f"\nsoak: time limit of {time_limit:g} s reached; server stopped")
+        print(f"\nsoak: time limit of {time_limit:g} s reached; servers stopped")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -919,11 +1052,11 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(temp_dir, ignore_errors=True)
 
     verdicts = [print_run(run, st) for run in runs]
-    ok = len(runs) == 2 and print_summary(runs[0], runs[1], verdicts)
+    ok = len(runs) == 2 and print_summary(runs[0], runs[1], verdicts, st)
     print()
     print(
-        cpu_line() + f"; server workers {st.workers}; the load processes and the idle/slow clients share "
-        "the machine with the server"
+        cpu_line() + f"; {st.workers} worker(s) per server; the load processes and the idle/slow "
+        "clients share the machine with the servers"
     )
     for run in runs:
         print(f"{run.title}: {run.busy}")
