@@ -1,19 +1,23 @@
-"""Soak test: mixed load on a real ``limnos run``, alone and beside idle and slow connections.
+"""Soak test: mixed load on real ``limnos run`` servers, alone and beside idle and slow connections.
 
-The script runs the same mixed load twice, each time on a fresh server (SQLite + local
-blockstore, ``--workers`` worker processes, default one per core) over a fresh data
-directory holding the same repository:
+Two servers (SQLite + local blockstore, ``--workers`` worker processes each, default one per
+core), each over a fresh data directory holding the same repository, take the same mixed
+load by turns:
 
-1. **baseline**: the mixed load alone;
-2. **with idle and slow connections**: the same load while ``--idle`` connections (default
-   200) sit open doing nothing, half of them after one keep-alive request, and ``--slow``
-   connections (default 50) send a request a few bytes per second (``--slow-rate``, default
-   4 bytes/s), half of them a request head, half an upload body.
+* **A**, alone;
+* **B**, beside ``--idle`` connections (default 200) that sit open doing nothing, half of
+  them after one keep-alive request, and ``--slow`` connections (default 50) that send a
+  request a few bytes per second (``--slow-rate``, default 4 bytes/s), half of them a
+  request head, half an upload body; all held from B's start to its stop.
+
+The turns (``--slices`` per server, default 6) go A B B A A B..., so that the other work of
+a shared machine, which comes and goes, weighs on both alike; ``--duration`` seconds per
+server in all (default 60), the first turn of each after ``--warmup`` seconds not counted.
 
 The mixed load is ``--concurrency`` connections (default 16) spread over ``--procs`` load
-processes (default 2), closed loop (each connection sends its next request when the answer
-has been read), for ``--duration`` seconds after ``--warmup`` seconds that are not counted.
-Each request is drawn at random in these proportions (``MIX`` below):
+processes (default 2), plain HTTP/1.1 through ``api_load.py``'s client (``--client httpx``:
+httpx), closed loop (each connection sends its next request when the answer has been
+read). Each request is drawn at random in these proportions (``MIX``, or ``--mix``):
 
     stat    35%  statObject of a random existing path on branch main
     get     35%  getObject of the same kind of path
@@ -25,16 +29,17 @@ Each request is drawn at random in these proportions (``MIX`` below):
 A server-closed idle or slow connection is expected (a server may time them out): it is
 counted and opened again, so that the counts stay at ``--idle`` and ``--slow``.
 
-Printed for each run: operations/s per kind and in total, p50/p99 latency, answers that
-were not 2xx by status, connection errors, the VmRSS of the workers at start, after
-warm-up, along the run and at the end, each worker's peak (VmHWM), CPU of the server, the
-load processes, the idle/slow clients and the rest of the machine. Then the targets: the
-idle and slow connections cost under 10% of the throughput, the memory of the workers stays
-flat in each run (end within 10% + 16 MiB per worker of after warm-up), no 5xx and no
-connection error of the mixed load. Exit status 0 when all are met.
+Printed for each server: operations/s per kind and in total, p50/p99 latency, answers that
+were not 2xx by status, connection errors, the VmRSS of its workers when it came up, after
+the warm-up, along its time under load and at the end, each worker's peak (VmHWM), the CPU
+of its workers, of the load processes and of the rest of the machine; for B what became of
+the idle and slow connections. Then the targets: the idle and slow connections cost under
+10% of the throughput (B/A), the workers' memory stays flat on both (end within 10% + 16
+MiB per worker of after the warm-up), no 5xx and no connection error of the mixed load.
+Exit status 0 when all are met.
 
-    python bench/soak.py             # 60 s per run after 5 s warm-up
-    python bench/soak.py --quick     # smoke run: 6 s per run after 1.5 s warm-up
+    python bench/soak.py             # 60 s per server in 6 turns, after 5 s of warm-up
+    python bench/soak.py --quick     # smoke run: 6 s per server in 2 turns
 """
 
 from __future__ import annotations
@@ -94,6 +99,24 @@ MIX = (("stat", 35), ("get", 35), ("upload", 20), ("commit", 5), ("branch", 3), 
 KINDS = tuple(kind for kind, _ in MIX)
 
 
+UPLOAD_SIZE = 4096
+INTEGRATION_BRANCH = "soak-integration"  # every connection merges its branch here
+SLOW_BRANCH = "soak-slow"  # where the slow uploads land, if one ever completes
+SLOW_BODY_SIZE = 200  # bytes of a slow upload: 50 s at 4 bytes/s
+CONNECT_TIMEOUT = 10.0
+
+THROUGHPUT_RATIO = 0.90  # with idle and slow connections / alone
+FLAT_RATIO = 1.10  # end RSS of the workers <= after warm-up x 1.10 + 16 MiB per worker
+FLAT_MIB_PER_WORKER = 16.0
+# The servers' cache of decoded ranges, per worker. Each commit and merge writes new ranges
+# that land in it; at the server's default size (512 MiB) it is still filling when a run
+# ends, and the workers' memory rises with it: the cache working, not a leak. Small, it
+# fills early in the run, and what keeps growing after that is something else.
+DEFAULT_MEMORY_CACHE_MIB = 16.0
+
+PEST_KINDS = ("idle", "idle-keepalive", "slow-head", "slow-body")
+
+
 def parse_mix(text: str) -> tuple[int, ...]:
     """The weights of ``--mix`` (``stat=35,get=35,...``; a kind left out has weight 0)."""
     weights = dict.fromkeys(KINDS, 0)
@@ -111,24 +134,6 @@ def describe_mix(weights: tuple[int, ...]) -> str:
     """The proportions of the mixed load, in %."""
     total = sum(weights)
     return ", ".join(f"{kind} {100 * w / total:.0f}%" for kind, w in zip(KINDS, weights, strict=True) if w)
-
-
-UPLOAD_SIZE = 4096
-INTEGRATION_BRANCH = "soak-integration"  # every connection merges its branch here
-SLOW_BRANCH = "soak-slow"  # where the slow uploads land, if one ever completes
-SLOW_BODY_SIZE = 200  # bytes of a slow upload: 50 s at 4 bytes/s
-CONNECT_TIMEOUT = 10.0
-
-THROUGHPUT_RATIO = 0.90  # with idle and slow connections / alone
-FLAT_RATIO = 1.10  # end RSS of the workers <= after warm-up x 1.10 + 16 MiB per worker
-FLAT_MIB_PER_WORKER = 16.0
-# The servers' cache of decoded ranges, per worker. Each commit and merge writes new ranges
-# that land in it; at the server's default size (512 MiB) it fills for far longer than a run,
-# and the workers' memory rises all the while, which is the cache working, not a leak. Small,
-# it is full by the end of the warm-up, and what grows after that is something else.
-DEFAULT_MEMORY_CACHE_MIB = 16.0
-
-PEST_KINDS = ("idle", "idle-keepalive", "slow-head", "slow-body")
 
 
 def work_branch(conn: int) -> str:
