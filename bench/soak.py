@@ -111,7 +111,7 @@ FLAT_MIB_PER_WORKER = 16.0
 # The servers' cache of decoded ranges, per worker. Each commit and merge writes new ranges
 # that land in it; at the server's default size (512 MiB) it is still filling when a run
 # ends, and the workers' memory rises with it: the cache working, not a leak. Small, it
-# fills early in the run, and what keeps growing after that is something else.
+# holds far less, so that growth of anything else shows within a run.
 DEFAULT_MEMORY_CACHE_MIB = 16.0
 
 PEST_KINDS = ("idle", "idle-keepalive", "slow-head", "slow-body")
