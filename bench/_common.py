@@ -458,11 +458,11 @@ def process_tree(root: int) -> list[int]:
     return pids
 
 
-def rss_kib(pid: int) -> int:
-    """VmRSS of ``pid`` in KiB (0 when it is gone)."""
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """VmRSS of ``pid`` in KiB (0 when it is gone); ``field="VmHWM"``: its peak so far."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
