@@ -66,10 +66,9 @@ def _setup(config: Config, user: str, key: str | None, secret: str | None) -> in
 
 
 def _run(config: Config, workers: int | None) -> int:
-    import uvicorn
-
     from limnos.server.app import export_config
     from limnos.server.bootstrap import bootstrap
+    from limnos.server.protocol import HttpLimits, LimitedConfig
     from limnos.server.workers import reserve, run_server, serve
 
     host, port = config.listen()
@@ -91,15 +90,22 @@ def _run(config: Config, workers: int | None) -> int:
     if config.blockstore.type == "mem":
         count = 1  # objects of the mem blockstore live in one process
     export_config(config)
-    server_config = uvicorn.Config(
+    bounds = config.server
+    server_config = LimitedConfig(
         "limnos.server.app:app_from_env",
+        limits=HttpLimits(
+            read_header_timeout=bounds.read_header_timeout.total_seconds(),
+            body_idle_timeout=bounds.body_idle_timeout.total_seconds(),
+            max_connections=bounds.max_connections,
+        ),
         factory=True,
         host=host,
         port=port,
         log_level=config.log_level(),
         access_log=False,
         lifespan="off",
-        timeout_graceful_shutdown=5,
+        timeout_keep_alive=bounds.idle_timeout.total_seconds(),
+        timeout_graceful_shutdown=bounds.shutdown_timeout.total_seconds(),
     )
     _banner(config, host, port, quickstart_login)
     sock.listen(server_config.backlog)

@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 import time
 from multiprocessing.context import SpawnContext
 from typing import Any
 
 import uvicorn
+
+from limnos.server.protocol import limits_of
 
 logger = logging.getLogger("limnos.serve")
 
@@ -32,6 +35,8 @@ STALE_AFTER = 0.5
 _HEARTBEAT = 0.05
 #: How soon a worker holding more connections than another looks again.
 _RECHECK = 0.002
+#: How soon a worker holding all the connections it may looks again.
+_FULL_RECHECK = 0.01
 
 
 class ConnectionTable:
@@ -66,15 +71,25 @@ class ConnectionTable:
 
 
 class BalancedServer(uvicorn.Server):
-    """A uvicorn server that accepts from a shared socket only when it is its turn."""
+    """A uvicorn server that accepts from a shared socket only when it is its turn, and
+    only while it holds fewer connections than ``server.max_connections``: beyond that,
+    new connections wait in the listen backlog, costing the worker nothing."""
 
     def __init__(
-        self, config: uvicorn.Config, listener: socket.socket, table: ConnectionTable, index: int
+        self,
+        config: uvicorn.Config,
+        listener: socket.socket,
+        table: ConnectionTable,
+        index: int,
+        *,
+        announce_stop: bool = False,
     ) -> None:
         super().__init__(config)
         self._listener = listener
         self._table = table
         self._index = index
+        self._max_connections = limits_of(config).max_connections
+        self._announce_stop = announce_stop
         self._tasks: list[asyncio.Task[None]] = []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -87,10 +102,18 @@ class BalancedServer(uvicorn.Server):
         self._tasks = [loop.create_task(self._accept()), loop.create_task(self._heartbeat())]
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # New connections are refused from here on; the requests in flight finish (their
+        # connections close after the answer) within config.timeout_graceful_shutdown,
+        # after which uvicorn cancels them.
         for task in self._tasks:
             task.cancel()
         self._listener.close()
+        in_flight = set(self.server_state.tasks)
         await super().shutdown(sockets=None)
+        if self._announce_stop:
+            cut = sum(1 for task in in_flight if task.cancelling() or task.cancelled())
+            grace = self.config.timeout_graceful_shutdown
+            print(stop_line(len(in_flight), cut, grace), file=sys.stderr, flush=True)
 
     def _publish(self) -> None:
         self._table.publish(self._index, len(self.server_state.connections))
@@ -119,6 +142,9 @@ class BalancedServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         while True:
             self._publish()
+            if len(self.server_state.connections) >= self._max_connections:
+                await asyncio.sleep(_FULL_RECHECK)
+                continue
             if not self._table.may_accept(self._index):
                 await asyncio.sleep(_RECHECK)
                 continue
@@ -135,6 +161,16 @@ class BalancedServer(uvicorn.Server):
             except OSError as err:
                 logger.warning("setting up a connection failed: %s", err)
                 conn.close()
+
+
+def stop_line(in_flight: int, cut: int, grace: float | None) -> str:
+    """The line a stopped server leaves on stderr: what became of the requests in flight."""
+    if cut:
+        return (
+            f"Limnos stopped: {cut} of {in_flight} requests in flight were cut off after "
+            f"the grace period of {grace}s (server.shutdown_timeout)"
+        )
+    return f"Limnos stopped: {in_flight} requests in flight finished"
 
 
 #: Pending bytes beyond which a write goes out at once rather than at the end of the turn.

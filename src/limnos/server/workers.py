@@ -24,6 +24,8 @@ import uvicorn
 from limnos.server.balance import BalancedServer, ConnectionTable
 
 _PR_SET_PDEATHSIG = 1
+#: How long past the grace period a stopping worker may take to exit before it is killed.
+_EXIT_MARGIN = 5.0
 
 
 def reserve(host: str, port: int) -> socket.socket:
@@ -49,9 +51,11 @@ def _worker(server_config: uvicorn.Config, sock: socket.socket, table: Connectio
 
 
 def run_server(server_config: uvicorn.Config, sock: socket.socket) -> None:
-    """Serve alone on the listening socket ``sock`` until stopped."""
+    """Serve alone on the listening socket ``sock`` until stopped: as one worker of
+    :func:`serve` does (bounded connections, a drain on SIGTERM), saying when it stopped."""
     _load(server_config)
-    uvicorn.Server(server_config).run(sockets=[sock])
+    table = ConnectionTable(1, multiprocessing.get_context("spawn"))
+    BalancedServer(server_config, sock, table, 0, announce_stop=True).run()
 
 
 def _load(server_config: uvicorn.Config) -> None:
@@ -88,12 +92,24 @@ def serve(server_config: uvicorn.Config, sock: socket.socket, workers: int) -> N
         for index, process in enumerate(processes):
             if not process.is_alive() and not stopping:
                 processes[index] = start(index)
+    # The listening socket lives while any process holds it: closed here and in every
+    # worker, new connections are refused instead of waiting in a backlog nobody serves.
+    sock.close()
     for process in processes:
         if process.pid is not None and process.is_alive():
             os.kill(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    # Workers let their requests in flight finish for the grace period, then cancel them.
+    grace = server_config.timeout_graceful_shutdown or 0
+    deadline = time.monotonic() + grace + _EXIT_MARGIN
+    killed = 0
     for process in processes:
         process.join(timeout=max(0.0, deadline - time.monotonic()))
         if process.is_alive():
+            killed += 1
             process.kill()
             process.join()
+    if killed:
+        line = f"Limnos stopped: {killed} workers still busy after the grace period of {grace}s were killed"
+    else:
+        line = "Limnos stopped: the workers finished their requests in flight"
+    print(line, file=sys.stderr, flush=True)

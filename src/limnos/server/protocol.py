@@ -1,0 +1,142 @@
+"""The HTTP protocol of one connection, with deadlines on what the client sends.
+
+uvicorn times out only a keep-alive connection idle after a response. A connection that
+never sends a complete request head, or a request whose body stops arriving, would hold
+its descriptor, its memory and (for a body) a staged upload forever: a few hundred such
+clients exhaust a worker. Here every connection is always under one of four bounds:
+
+* from the connection's start, or a request's first byte, to the end of its head:
+  ``read_header_timeout``;
+* while a body is expected, between two of its reads: ``body_idle_timeout`` (the clock
+  stops while the server itself does not read: flow control, or a 100-continue the
+  application has not asked for yet);
+* while the application works on a request: none (the client waits for the answer);
+* after a response, until the next request begins: ``idle_timeout`` (uvicorn's own
+  keep-alive timeout).
+
+A connection past its bound is closed; an application reading the body then sees the
+client gone, and discards what it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+logger = logging.getLogger("limnos.serve")
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Bounds on each connection of a worker (``server.*``), in seconds."""
+
+    read_header_timeout: float = 10.0
+    body_idle_timeout: float = 60.0
+    max_connections: int = 500
+
+
+class LimitedConfig(uvicorn.Config):
+    """A uvicorn configuration that serves with :class:`BoundedHttpProtocol` under ``limits``."""
+
+    def __init__(self, app: Any, *, limits: HttpLimits, **kwargs: Any) -> None:
+        super().__init__(app, http=BoundedHttpProtocol, **kwargs)
+        self.limits = limits
+
+
+def limits_of(config: uvicorn.Config) -> HttpLimits:
+    """The bounds ``config`` serves under (the defaults for a plain uvicorn configuration)."""
+    limits = getattr(config, "limits", None)
+    return limits if isinstance(limits, HttpLimits) else HttpLimits()
+
+
+class BoundedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline on the request head and body reads."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: Any,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._limits = limits_of(config)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._body_expected = False
+
+    def _arm(self, seconds: float, expired: Callable[[], None]) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self._limits.read_header_timeout, self._head_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._body_expected = False
+        self._arm(self._limits.read_header_timeout, self._head_late)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._disarm()
+        self._body_expected = _declares_body(self.headers)
+        if self._body_expected:
+            self._arm(self._limits.body_idle_timeout, self._body_late)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self._body_expected:
+            self._arm(self._limits.body_idle_timeout, self._body_late)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._body_expected = False
+        self._disarm()
+
+    def _head_late(self) -> None:
+        self._deadline = None
+        logger.debug(
+            "closing a connection: no complete request head within %ss", self._limits.read_header_timeout
+        )
+        self._close()
+
+    def _body_late(self) -> None:
+        self._deadline = None
+        cycle = self.cycle
+        if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
+            # The server is not reading (its buffer is full, or the client was not yet told
+            # to send): the client is not the one late.
+            self._arm(self._limits.body_idle_timeout, self._body_late)
+            return
+        logger.debug("closing a connection: no request body bytes for %ss", self._limits.body_idle_timeout)
+        self._close()
+
+    def _close(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request head announces a body (a length above 0, or chunks)."""
+    for name, value in headers:
+        if name == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if name == b"transfer-encoding":
+            return True
+    return False
