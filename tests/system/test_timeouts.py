@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import Backend, Server, free_port, upload_url
@@ -138,3 +139,29 @@ def test_bounds_are_configuration_keys(tmp_path_factory: pytest.TempPathFactory)
     server.extra_env["LAKEFS_SERVER_BODY_IDLE_TIMEOUT"] = "0s"
     with pytest.raises(RuntimeError, match="server.body_idle_timeout"):
         server.start()
+
+
+def test_connections_beyond_the_bound_wait_in_the_backlog(tmp_path: Path, backend: Backend) -> None:
+    server = Server(
+        tmp_path / "data",
+        free_port(),
+        workers=1,
+        backend=backend,
+        extra_env={"LAKEFS_SERVER_MAX_CONNECTIONS": "2", "LAKEFS_SERVER_IDLE_TIMEOUT": "60s"},
+    ).start()
+    try:
+        held = [connect(server), connect(server)]
+        for sock in held:  # accepted and served: each holds one of the two places
+            sock.sendall(api_head("GET", "/healthcheck", {}))
+            assert read_answer(sock).status == 204
+        with connect(server, timeout=2) as waiting:
+            waiting.sendall(api_head("GET", "/healthcheck", {}))
+            with pytest.raises(TimeoutError):
+                read_answer(waiting)  # not accepted while the two are open
+            held.pop().close()
+            waiting.settimeout(10)
+            assert read_answer(waiting).status == 204
+        for sock in held:
+            sock.close()
+    finally:
+        server.stop()
