@@ -165,3 +165,11 @@ def test_connections_beyond_the_bound_wait_in_the_backlog(tmp_path: Path, backen
             sock.close()
     finally:
         server.stop()
+
+
+def test_empty_lines_between_requests_do_not_keep_a_connection_open(bounded: Server) -> None:
+    with connect(bounded) as sock:
+        sock.sendall(api_head("GET", "/healthcheck", {}))
+        assert read_answer(sock).status == 204
+        took = closed_within(sock, HEAD_BOUND + IDLE_BOUND + SLACK + 5, drip=b"\r\n" * 20)
+    assert took is not None and took < HEAD_BOUND + IDLE_BOUND + SLACK, took

@@ -87,6 +87,15 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Bytes that begin no request (empty lines between requests are skipped) stopped
+        # uvicorn's keep-alive clock without starting a request's: the head's clock runs.
+        between_requests = self.cycle is None or self.cycle.response_complete
+        unwatched = self._deadline is None and self.timeout_keep_alive_task is None
+        if unwatched and between_requests and not self.transport.is_closing():
+            self._arm(self._limits.read_header_timeout, self._head_late)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._body_expected = False
