@@ -137,8 +137,11 @@ def test_a_request_that_takes_longer_than_the_bounds_is_answered(bounded: Server
 def test_bounds_are_configuration_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
     server = Server(tmp_path_factory.mktemp("bad-bound"), free_port(), workers=1)
     server.extra_env["LAKEFS_SERVER_BODY_IDLE_TIMEOUT"] = "0s"
-    with pytest.raises(RuntimeError, match="server.body_idle_timeout"):
-        server.start()
+    try:
+        with pytest.raises(RuntimeError, match="server.body_idle_timeout"):
+            server.start()
+    finally:
+        server.kill()  # started after all: not left running
 
 
 def test_connections_beyond_the_bound_wait_in_the_backlog(tmp_path: Path, backend: Backend) -> None:
