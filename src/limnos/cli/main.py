@@ -93,11 +93,7 @@ def _run(config: Config, workers: int | None) -> int:
     bounds = config.server
     server_config = LimitedConfig(
         "limnos.server.app:app_from_env",
-        limits=HttpLimits(
-            read_header_timeout=bounds.read_header_timeout.total_seconds(),
-            body_idle_timeout=bounds.body_idle_timeout.total_seconds(),
-            max_connections=bounds.max_connections,
-        ),
+        limits=HttpLimits.of(bounds),
         factory=True,
         host=host,
         port=port,

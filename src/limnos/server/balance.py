@@ -165,12 +165,13 @@ class BalancedServer(uvicorn.Server):
 
 def stop_line(in_flight: int, cut: int, grace: float | None) -> str:
     """The line a stopped server leaves on stderr: what became of the requests in flight."""
+    requests = f"{in_flight} request{'' if in_flight == 1 else 's'} in flight"
     if cut:
         return (
-            f"Limnos stopped: {cut} of {in_flight} requests in flight were cut off after "
-            f"the grace period of {grace}s (server.shutdown_timeout)"
+            f"Limnos stopped: {cut} of {requests} cut off after the grace period of {grace}s "
+            "(server.shutdown_timeout)"
         )
-    return f"Limnos stopped: {in_flight} requests in flight finished"
+    return f"Limnos stopped: {requests}, finished"
 
 
 #: Pending bytes beyond which a write goes out at once rather than at the end of the turn.

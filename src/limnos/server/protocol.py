@@ -29,16 +29,27 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from limnos.config import Server as ServerSettings
+
 logger = logging.getLogger("limnos.serve")
 
 
 @dataclass(frozen=True)
 class HttpLimits:
-    """Bounds on each connection of a worker (``server.*``), in seconds."""
+    """Bounds on each connection of a worker, in seconds, and on their number."""
 
-    read_header_timeout: float = 10.0
-    body_idle_timeout: float = 60.0
-    max_connections: int = 500
+    read_header_timeout: float
+    body_idle_timeout: float
+    max_connections: int
+
+    @classmethod
+    def of(cls, bounds: ServerSettings) -> HttpLimits:
+        """The bounds the ``server.*`` keys set."""
+        return cls(
+            read_header_timeout=bounds.read_header_timeout.total_seconds(),
+            body_idle_timeout=bounds.body_idle_timeout.total_seconds(),
+            max_connections=bounds.max_connections,
+        )
 
 
 class LimitedConfig(uvicorn.Config):
@@ -52,11 +63,15 @@ class LimitedConfig(uvicorn.Config):
 def limits_of(config: uvicorn.Config) -> HttpLimits:
     """The bounds ``config`` serves under (the defaults for a plain uvicorn configuration)."""
     limits = getattr(config, "limits", None)
-    return limits if isinstance(limits, HttpLimits) else HttpLimits()
+    return limits if isinstance(limits, HttpLimits) else HttpLimits.of(ServerSettings())
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline on the request head and body reads."""
+    """uvicorn's HTTP/1.1 protocol with a deadline on the request head and body reads.
+
+    It reads the parser state of the protocol it extends (``cycle``, ``flow``,
+    ``headers``, ``timeout_keep_alive_task``): tests/system/test_timeouts.py holds it to it.
+    """
 
     def __init__(
         self,
