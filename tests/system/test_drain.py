@@ -82,3 +82,63 @@ def test_sigterm_lets_the_upload_in_flight_finish(tmp_path: Path, backend: Backe
         assert stored.content == data
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_cuts_off_what_outlasts_the_grace_period(
+    tmp_path: Path, backend: Backend, workers: int
+) -> None:
+    grace = 2.0
+    server = Server(
+        tmp_path / "data",
+        free_port(),
+        workers=workers,
+        backend=backend,
+        extra_env={"LAKEFS_SERVER_SHUTDOWN_TIMEOUT": f"{grace:g}s"},
+    ).start()
+    try:
+        repo = f"repo-{uuid.uuid4().hex[:12]}"
+        with server.http() as http:
+            body = {"name": repo, "storage_namespace": server.namespace(repo), "default_branch": "main"}
+            assert http.post("/repositories", json=body).status_code == 201
+        before = server.stored_uris(server.namespace(repo))
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(10**6)}
+        assert server.process is not None
+        with connect(server, timeout=grace + 20) as sock:
+            sock.sendall(api_head("POST", f"{upload_url(repo)}?path=cut", headers) + b"x" * 1000)
+            time.sleep(0.5)  # the upload is in flight
+            os.kill(server.process.pid, signal.SIGTERM)
+            signalled = time.monotonic()
+            answered = b""
+            sock.settimeout(0.5)
+            while time.monotonic() - signalled < grace + 15:  # a byte now and then: never idle
+                try:
+                    sock.sendall(b"x")
+                    answered = sock.recv(65536)
+                    if not answered:
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+        took = time.monotonic() - signalled
+        assert not answered.startswith(b"HTTP/1.1 201"), answered
+        server.process.wait(timeout=grace + 15)
+        assert took < grace + 10, took
+        assert server.log_path is not None
+        log = server.log_path.read_text()
+        assert "Limnos stopped:" in log, log
+        assert "cut off" in log, log
+        if workers == 1:
+            assert "1 of 1 request in flight cut off" in log, log
+        else:
+            assert "in 1 workers; 0 workers did not exit" in log, log
+    finally:
+        server.kill()
+    server.start()
+    try:
+        with server.http() as http:
+            assert http.get(f"/repositories/{repo}/branches/main/diff").json()["results"] == []
+        assert server.stored_uris(server.namespace(repo)) == before
+    finally:
+        server.stop()

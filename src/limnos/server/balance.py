@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 import sys
 import time
@@ -37,6 +38,8 @@ _HEARTBEAT = 0.05
 _RECHECK = 0.002
 #: How soon a worker holding all the connections it may looks again.
 _FULL_RECHECK = 0.01
+#: Exit status of a worker that cut off requests in flight when the grace period ended.
+CUT_OFF_EXIT = 3
 
 
 class ConnectionTable:
@@ -91,6 +94,18 @@ class BalancedServer(uvicorn.Server):
         self._max_connections = limits_of(config).max_connections
         self._announce_stop = announce_stop
         self._tasks: list[asyncio.Task[None]] = []
+        #: Requests in flight cancelled when the grace period of the last stop ended.
+        self.cut_off = 0
+
+    def run_until_stopped(self) -> int:
+        """Serve until stopped; how many requests in flight were cut off at the end of
+        the grace period."""
+        # Once drained, uvicorn raises the signal that stopped it again, to the handler
+        # in place before it ran. With the default one, the process would end there,
+        # before the requests cut off have discarded what they received.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        self.run()
+        return self.cut_off
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # No socket for uvicorn itself: connections come from the accept loop below.
@@ -110,10 +125,10 @@ class BalancedServer(uvicorn.Server):
         self._listener.close()
         in_flight = set(self.server_state.tasks)
         await super().shutdown(sockets=None)
+        self.cut_off = sum(1 for task in in_flight if task.cancelling() or task.cancelled())
         if self._announce_stop:
-            cut = sum(1 for task in in_flight if task.cancelling() or task.cancelled())
             grace = self.config.timeout_graceful_shutdown
-            print(stop_line(len(in_flight), cut, grace), file=sys.stderr, flush=True)
+            print(stop_line(len(in_flight), self.cut_off, grace), file=sys.stderr, flush=True)
 
     def _publish(self) -> None:
         self._table.publish(self._index, len(self.server_state.connections))
@@ -165,6 +180,8 @@ class BalancedServer(uvicorn.Server):
 
 def stop_line(in_flight: int, cut: int, grace: float | None) -> str:
     """The line a stopped server leaves on stderr: what became of the requests in flight."""
+    if not in_flight:
+        return "Limnos stopped: no request was in flight"
     requests = f"{in_flight} request{'' if in_flight == 1 else 's'} in flight"
     if cut:
         return (

@@ -21,7 +21,7 @@ from types import FrameType
 
 import uvicorn
 
-from limnos.server.balance import BalancedServer, ConnectionTable
+from limnos.server.balance import CUT_OFF_EXIT, BalancedServer, ConnectionTable
 
 _PR_SET_PDEATHSIG = 1
 #: How long past the grace period a stopping worker may take to exit before it is killed.
@@ -47,7 +47,8 @@ def _die_with_parent() -> None:
 def _worker(server_config: uvicorn.Config, sock: socket.socket, table: ConnectionTable, index: int) -> None:
     _die_with_parent()
     _load(server_config)
-    BalancedServer(server_config, sock, table, index).run()
+    cut_off = BalancedServer(server_config, sock, table, index).run_until_stopped()
+    sys.exit(CUT_OFF_EXIT if cut_off else 0)
 
 
 def run_server(server_config: uvicorn.Config, sock: socket.socket) -> None:
@@ -55,7 +56,7 @@ def run_server(server_config: uvicorn.Config, sock: socket.socket) -> None:
     :func:`serve` does (bounded connections, a drain on SIGTERM), saying when it stopped."""
     _load(server_config)
     table = ConnectionTable(1, multiprocessing.get_context("spawn"))
-    BalancedServer(server_config, sock, table, 0, announce_stop=True).run()
+    BalancedServer(server_config, sock, table, 0, announce_stop=True).run_until_stopped()
 
 
 def _load(server_config: uvicorn.Config) -> None:
@@ -108,8 +109,15 @@ def serve(server_config: uvicorn.Config, sock: socket.socket, workers: int) -> N
             killed += 1
             process.kill()
             process.join()
-    if killed:
-        line = f"Limnos stopped: {killed} workers still busy after the grace period of {grace}s were killed"
-    else:
-        line = "Limnos stopped: the workers finished their requests in flight"
-    print(line, file=sys.stderr, flush=True)
+    cut = sum(1 for process in processes if process.exitcode == CUT_OFF_EXIT)
+    print(_stop_line(killed, cut, grace), file=sys.stderr, flush=True)
+
+
+def _stop_line(killed: int, cut: int, grace: float) -> str:
+    """What the supervisor says once its workers are gone."""
+    if not (killed or cut):
+        return "Limnos stopped: the workers finished their requests in flight"
+    return (
+        f"Limnos stopped: requests in flight were cut off after the grace period of {grace}s "
+        f"(server.shutdown_timeout) in {cut} workers; {killed} workers did not exit and were killed"
+    )
