@@ -3,14 +3,14 @@
 uvicorn times out only a keep-alive connection idle after a response. A connection that
 never sends a complete request head, or a request whose body stops arriving, would hold
 its descriptor, its memory and (for a body) a staged upload forever: a few hundred such
-clients exhaust a worker. Here every connection is always under one of four bounds:
+clients exhaust a worker. Here, whenever the client owes the server bytes, a clock runs:
 
 * from the connection's start, or a request's first byte, to the end of its head:
   ``read_header_timeout``;
-* while a body is expected, between two of its reads: ``body_idle_timeout`` (the clock
-  stops while the server itself does not read: flow control, or a 100-continue the
-  application has not asked for yet);
-* while the application works on a request: none (the client waits for the answer);
+* while a body is expected, between two of its reads: ``body_idle_timeout`` (a pause
+  the server causes, not reading while its buffer is full or before it answered a
+  100-continue, does not count);
+* while the application works on a request, none (the client waits for the answer);
 * after a response, until the next request begins: ``idle_timeout`` (uvicorn's own
   keep-alive timeout).
 
@@ -84,6 +84,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._limits = limits_of(config)
         self._deadline: asyncio.TimerHandle | None = None
         self._body_expected = False
+        self._body_seen = 0.0  # loop time of the last read of the body expected
 
     def _arm(self, seconds: float, expired: Callable[[], None]) -> None:
         self._disarm()
@@ -121,12 +122,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._disarm()
         self._body_expected = _declares_body(self.headers)
         if self._body_expected:
+            self._body_seen = self.loop.time()
             self._arm(self._limits.body_idle_timeout, self._body_late)
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
-        if self._body_expected:
-            self._arm(self._limits.body_idle_timeout, self._body_late)
+        # Only noted: the timer looks at it when it fires (a timer per read would cost
+        # a large upload thousands of timer handles).
+        self._body_seen = self.loop.time()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -143,10 +146,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def _body_late(self) -> None:
         self._deadline = None
         cycle = self.cycle
+        now = self.loop.time()
         if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
             # The server is not reading (its buffer is full, or the client was not yet told
-            # to send): the client is not the one late.
-            self._arm(self._limits.body_idle_timeout, self._body_late)
+            # to send): the client is not the one late, and its clock starts again.
+            self._body_seen = now
+        quiet = now - self._body_seen
+        if quiet < self._limits.body_idle_timeout:
+            self._arm(self._limits.body_idle_timeout - quiet, self._body_late)
             return
         logger.debug("closing a connection: no request body bytes for %ss", self._limits.body_idle_timeout)
         self._close()
