@@ -176,3 +176,20 @@ def test_empty_lines_between_requests_do_not_keep_a_connection_open(bounded: Ser
         assert read_answer(sock).status == 204
         took = closed_within(sock, HEAD_BOUND + IDLE_BOUND + SLACK + 5, drip=b"\r\n" * 20)
     assert took is not None and took < HEAD_BOUND + IDLE_BOUND + SLACK, took
+
+
+def test_an_upload_that_waits_for_100_continue_is_timed_from_it(bounded: Server, bounded_repo: str) -> None:
+    data = b"y" * 500
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": str(len(data)),
+        "Expect": "100-continue",
+    }
+    with connect(bounded, timeout=30) as sock:
+        sock.sendall(api_head("POST", f"{upload_url(bounded_repo)}?path=continued", headers))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        for piece in (data[:250], data[250:]):
+            time.sleep(BODY_BOUND / 2)
+            sock.sendall(piece)
+        answer = read_answer(sock)
+    assert answer.status == 201, answer

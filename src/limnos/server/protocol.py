@@ -85,6 +85,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._body_expected = False
         self._body_seen = 0.0  # loop time of the last read of the body expected
+        self._held = False  # whether the server held the body back when the clock last looked
 
     def _arm(self, seconds: float, expired: Callable[[], None]) -> None:
         self._disarm()
@@ -123,6 +124,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._body_expected = _declares_body(self.headers)
         if self._body_expected:
             self._body_seen = self.loop.time()
+            self._held = False
             self._arm(self._limits.body_idle_timeout, self._body_late)
 
     def on_body(self, body: bytes) -> None:
@@ -147,10 +149,13 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._deadline = None
         cycle = self.cycle
         now = self.loop.time()
-        if self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue):
-            # The server is not reading (its buffer is full, or the client was not yet told
-            # to send): the client is not the one late, and its clock starts again.
+        held = self.flow.read_paused or (cycle is not None and cycle.waiting_for_100_continue)
+        if held or self._held:
+            # The server held the body back, now or at the last look (its buffer was full,
+            # or the client was not yet told to send): the client is not the one late,
+            # and its clock starts again.
             self._body_seen = now
+        self._held = held
         quiet = now - self._body_seen
         if quiet < self._limits.body_idle_timeout:
             self._arm(self._limits.body_idle_timeout - quiet, self._body_late)
