@@ -185,6 +185,21 @@ class Logging(msgspec.Struct, frozen=True, kw_only=True):
     level: str = "INFO"
 
 
+class Server(msgspec.Struct, frozen=True, kw_only=True):
+    """``server.*``: Limnos's bounds on connections and requests (lakeFS has no such keys)."""
+
+    # From a connection's first byte (or a keep-alive request's) to the end of the head.
+    read_header_timeout: timedelta = timedelta(seconds=10)
+    # Between two reads of a request body: a slow but steady upload is never cut.
+    body_idle_timeout: timedelta = timedelta(seconds=60)
+    # A keep-alive connection with no request after the last response.
+    idle_timeout: timedelta = timedelta(seconds=5)
+    # Open connections per worker; more wait in the listen backlog.
+    max_connections: int = 500
+    # How long a stopping server lets the requests in flight finish.
+    shutdown_timeout: timedelta = timedelta(seconds=20)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every configuration key, nested like the keys."""
 
@@ -197,6 +212,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     installation: Installation = msgspec.field(default_factory=Installation)
     committed: Committed = msgspec.field(default_factory=Committed)
     gateways: Gateways = msgspec.field(default_factory=Gateways)
+    server: Server = msgspec.field(default_factory=Server)
 
 
 class Config(Settings, frozen=True, kw_only=True):
@@ -424,6 +440,7 @@ def _validate(values: dict[str, Any]) -> None:
     if values["workers"] < 0:
         raise ConfigError("configuration key workers: must be 0 (one per core) or more")
     parse_listen_address(values["listen_address"])
+    _validate_server(values)
     if values["logging.level"].strip().upper() not in LOG_LEVELS:
         raise ConfigError(
             f"configuration key logging.level: unknown level {values['logging.level']!r} "
@@ -440,6 +457,15 @@ def _validate(values: dict[str, Any]) -> None:
             "configuration key installation.user_name is required with installation.access_key_id "
             "and installation.secret_access_key"
         )
+
+
+def _validate_server(values: dict[str, Any]) -> None:
+    """``server.*``: every bound is positive (a zero would refuse every request)."""
+    for key in ("read_header_timeout", "body_idle_timeout", "idle_timeout", "shutdown_timeout"):
+        if values[f"server.{key}"] <= timedelta(0):
+            raise ConfigError(f"configuration key server.{key}: must be a positive duration")
+    if values["server.max_connections"] < 1:
+        raise ConfigError("configuration key server.max_connections: must be 1 or more")
 
 
 def _decode(values: dict[str, Any], quickstart: bool) -> Config:

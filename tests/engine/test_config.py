@@ -275,6 +275,12 @@ LAKEFS_KEYS = [
     "committed.memory_cache.size_bytes",
     "gateways.s3.domain_name",
     "gateways.s3.region",
+    # Limnos's own section: bounds on connections and requests, which lakeFS does not have.
+    "server.read_header_timeout",
+    "server.body_idle_timeout",
+    "server.idle_timeout",
+    "server.max_connections",
+    "server.shutdown_timeout",
 ]
 
 
@@ -360,3 +366,30 @@ def test_the_documented_defaults_are_the_defaults() -> None:
         if key in KEYS and _documented_default(key, text.strip()) != KEYS[key].default
     }
     assert not wrong, f"{DOCS.name} gives other defaults: {wrong}"
+
+
+def test_server_bounds_have_defaults_and_must_be_positive() -> None:
+    cfg = load_env()
+    assert cfg.server.read_header_timeout == timedelta(seconds=10)
+    assert cfg.server.body_idle_timeout == timedelta(seconds=60)
+    assert cfg.server.idle_timeout == timedelta(seconds=5)
+    assert cfg.server.max_connections == 500
+    assert cfg.server.shutdown_timeout == timedelta(seconds=20)
+    for key in ("read_header_timeout", "body_idle_timeout", "idle_timeout", "shutdown_timeout"):
+        message = error_of(**{f"LAKEFS_SERVER_{key.upper()}": "0s"})
+        assert message == f"configuration key server.{key}: must be a positive duration"
+    assert "server.max_connections" in error_of(LAKEFS_SERVER_MAX_CONNECTIONS="0")
+
+
+def test_the_documented_server_example_loads(tmp_path: Path) -> None:
+    section = DOCS.read_text().split("## Connections and requests", 1)[1].split("\n## ", 1)[0]
+    example = re.search(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    assert example is not None
+    path = tmp_path / "config.yaml"
+    path.write_text(example.group(1))
+    cfg = load(path, environ=REQUIRED)
+    assert cfg.server.read_header_timeout == timedelta(seconds=5)
+    assert cfg.server.body_idle_timeout == timedelta(seconds=30)
+    assert cfg.server.idle_timeout == timedelta(seconds=90)
+    assert cfg.server.max_connections == 2000
+    assert cfg.server.shutdown_timeout == timedelta(seconds=25)

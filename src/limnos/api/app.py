@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
@@ -42,8 +42,25 @@ async def _handle_error(request: Request, err: Exception) -> Response:
     status = status_of(err)
     if status is None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error")
-    return error_response(status, str(err) or err.__class__.__name__)
+        response = error_response(500, "internal error")
+        # The server closes the connection after an unexpected error (the error goes on
+        # up to it); a client told so sends its next request on a new one.
+        response.headers["Connection"] = "close"
+        return response
+    response = error_response(status, str(err) or err.__class__.__name__)
+    if status == 413:
+        # The rest of the body is not wanted: reading it to keep the connection would be
+        # taking what was just refused.
+        response.headers["Connection"] = "close"
+    return response
+
+
+async def _client_gone(request: Request, err: Exception) -> Response:
+    # Not an error of the server's: one line for whoever follows a connection's fate.
+    log.debug(
+        "the client disconnected before sending the whole body of %s %s", request.method, request.url.path
+    )
+    return error_response(400, "the client disconnected before the body was complete")  # nobody reads it
 
 
 async def _not_found(request: Request, err: Exception) -> Response:
@@ -111,6 +128,7 @@ def create_app(catalog: Catalog, auth: AuthService, config: Config) -> Starlette
         # the server then drops the keep-alive connection.
         exception_handlers={
             ApiError: _handle_error,
+            ClientDisconnect: _client_gone,
             **{kind: _handle_error for kind, _ in STATUS},
             Exception: _handle_error,
             404: _not_found,

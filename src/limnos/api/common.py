@@ -23,9 +23,10 @@ DEFAULT_PAGE = 100
 
 _json = msgspec.json.Encoder()
 
-# The largest JSON request body taken: well above the largest legitimate one (a bulk
-# delete of 1,000 paths of 4 KiB each).
-MAX_JSON_BODY = 16 * 2**20
+# The largest JSON request body taken, held in memory (some routes take it without
+# credentials): the largest legitimate one is a bulk delete of 1,000 paths, which fits
+# with paths as long as S3's longest keys (1,024 bytes) and some escaping.
+MAX_JSON_BODY = 2 * 2**20
 
 # A percent-escape of a non-ASCII byte.
 _NON_ASCII_ESCAPE = re.compile(rb"%[89a-fA-F]")
@@ -95,18 +96,22 @@ def _decode_body(body: bytes, kind: type[T]) -> T:
         raise ApiError(400, message) from None
 
 
+def _too_large() -> ApiError:
+    return ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes (the limit of a JSON body)")
+
+
 async def _json_body(request: Request) -> bytes:
-    """The whole body of a JSON request, refused with 413 beyond MAX_JSON_BODY (it is
-    held in memory, and some of these routes answer without credentials)."""
+    """The whole body of a JSON request, refused with 413 beyond MAX_JSON_BODY: on the
+    declared length before any of it is read, or as soon as a chunked body crosses it."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
+        raise _too_large()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_JSON_BODY:
-            raise ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes")
+            raise _too_large()
         chunks.append(chunk)
     return b"".join(chunks)
 

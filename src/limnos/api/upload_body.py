@@ -8,7 +8,7 @@ from typing import Protocol
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from limnos.api.common import ApiError
 
@@ -23,13 +23,10 @@ class Upload(Protocol):
 
 @asynccontextmanager
 async def receiving(upload: Upload) -> AsyncIterator[None]:
-    """Receive ``upload``'s body inside the block: if that fails, what was received is
-    discarded, and a client that went away mid-body is told 400."""
+    """Receive ``upload``'s body inside the block: if that fails (the client going away
+    mid-body included), what was received is discarded."""
     try:
         yield
-    except ClientDisconnect:
-        await upload.abort()
-        raise ApiError(400, "the client disconnected before the body was complete") from None
     except BaseException:
         await upload.abort()
         raise

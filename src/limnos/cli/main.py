@@ -67,10 +67,9 @@ def _setup(config: Config, user: str, key: str | None, secret: str | None) -> in
 
 
 def _run(config: Config, workers: int | None) -> int:
-    import uvicorn
-
     from limnos.server.app import AppFactory
     from limnos.server.bootstrap import bootstrap
+    from limnos.server.protocol import HttpLimits, LimitedConfig
     from limnos.server.workers import reserve, run_server, serve
 
     host, port = config.listen()
@@ -94,15 +93,18 @@ def _run(config: Config, workers: int | None) -> int:
     # Loaded: the LAKEFS_* variables (secrets among them) are not left for the workers
     # to inherit; they get the configuration from the application factory.
     forget_environment()
-    server_config = uvicorn.Config(
+    bounds = config.server
+    server_config = LimitedConfig(
         AppFactory(config),
+        limits=HttpLimits.of(bounds),
         factory=True,
         host=host,
         port=port,
         log_level=config.log_level(),
         access_log=False,
         lifespan="off",
-        timeout_graceful_shutdown=5,
+        timeout_keep_alive=bounds.idle_timeout.total_seconds(),
+        timeout_graceful_shutdown=bounds.shutdown_timeout.total_seconds(),
     )
     _banner(config, host, port, quickstart_login)
     sock.listen(server_config.backlog)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -84,6 +84,10 @@ class Gateway:
                 raise not_implemented(name.removeprefix("NotImplemented:"))
             request = S3Request(http, self.catalog, user, bucket, key, body, request_id, self.region)
             return await handler(request)
+        except ClientDisconnect:
+            # Not an error of the server's: one line for whoever follows a connection's fate.
+            log.debug("the client disconnected before sending the whole body of %s %s", http.method, path)
+            return Response(status_code=400)  # nobody reads it
         except Exception as err:  # noqa: BLE001 - every error is answered in S3's format
             s3_error = as_s3_error(err)
             if s3_error is None:

@@ -23,8 +23,6 @@ from limnos.gateway.request import S3Request
 from limnos.gateway.targets import copy_source, handler
 from limnos.gateway.xml import Xml, element, elements, local_name, parse_request, timestamp
 
-#: The largest CompleteMultipartUpload body read (10,000 parts of about 100 bytes each).
-MAX_COMPLETE_BODY = 4 * 1024 * 1024
 #: S3's default and largest page of ListParts.
 MAX_PARTS_LISTED = 1000
 # S3 codes the catalog's and the stores' messages about parts start with.
@@ -161,7 +159,7 @@ def _completed_parts(body: bytes) -> list[tuple[int, str]]:
 async def _complete_multipart_upload(request: S3Request) -> Response:
     """CompleteMultipartUpload: assemble the listed parts into the object and stage it."""
     if_absent = if_absent_header(request)
-    parts = _completed_parts(await read_body(request, MAX_COMPLETE_BODY))
+    parts = _completed_parts(await read_body(request))
     obj = await request.catalog.multipart.finish(
         request.bucket, request.ref, request.path, _upload_id(request), parts, if_absent=if_absent
     )

@@ -27,8 +27,10 @@ from limnos.gateway.xml import Xml, element, elements, local_name, parse_request
 
 #: The most keys one DeleteObjects request takes (S3's limit).
 MAX_DELETE_KEYS = 1000
-#: The largest DeleteObjects body read (1,000 keys of S3's longest, 1,024 bytes, escaped).
-MAX_DELETE_BODY = 8 * 1024 * 1024
+#: The largest XML request body read (held in memory): DeleteObjects' 1,000 keys of S3's
+#: longest (1,024 bytes) with their markup, or CompleteMultipartUpload's 10,000 parts of
+#: about 100 bytes each, fit.
+MAX_XML_BODY = 2 * 1024 * 1024
 
 
 def xml_response(root: Xml, status: int = 200) -> Response:
@@ -205,20 +207,30 @@ def _s3_error(err: Exception) -> S3Error:
     return as_s3_error(err) or S3Error("InternalError", "internal error", 500)
 
 
-async def read_body(request: S3Request, limit: int) -> bytes:
-    """The whole (small) body of a request; an error beyond ``limit`` bytes."""
+def _too_big() -> S3Error:
+    return S3Error("MaxMessageLengthExceeded", f"Your request was too big (over {MAX_XML_BODY} bytes).", 400)
+
+
+async def read_body(request: S3Request) -> bytes:
+    """The whole XML body of a request, refused beyond :data:`MAX_XML_BODY` bytes: on the
+    declared length before any of it is read, or as soon as a chunked body crosses it."""
+    headers = request.http.headers
+    # An aws-chunked body declares its payload apart from its framing.
+    declared = headers.get("x-amz-decoded-content-length") or headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_XML_BODY:
+        raise _too_big()
     data = bytearray()
     async for chunk in request.body:
         data += chunk
-        if len(data) > limit:
-            raise S3Error("MaxMessageLengthExceeded", "Your request was too big.", 400)
+        if len(data) > MAX_XML_BODY:
+            raise _too_big()
     return bytes(data)
 
 
 async def delete_objects(request: S3Request) -> Response:
     """DeleteObjects: stage the deletion of up to 1,000 keys, of one or several branches;
     each key's failure is reported in the result, the others are deleted."""
-    keys, quiet = _delete_keys(await read_body(request, MAX_DELETE_BODY))
+    keys, quiet = _delete_keys(await read_body(request))
     by_ref: dict[str, list[str]] = {}
     for key in keys:
         ref, _, path = key.partition("/")

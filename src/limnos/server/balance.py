@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
+import sys
 import time
 from multiprocessing.context import SpawnContext
 from typing import Any
 
 import uvicorn
+
+from limnos.server.protocol import limits_of
 
 logger = logging.getLogger("limnos.serve")
 
@@ -32,6 +36,10 @@ STALE_AFTER = 0.5
 _HEARTBEAT = 0.05
 #: How soon a worker holding more connections than another looks again.
 _RECHECK = 0.002
+#: How soon a worker holding all the connections it may looks again.
+_FULL_RECHECK = 0.01
+#: Exit status of a worker that cut off requests in flight when the grace period ended.
+CUT_OFF_EXIT = 3
 
 
 class ConnectionTable:
@@ -66,16 +74,38 @@ class ConnectionTable:
 
 
 class BalancedServer(uvicorn.Server):
-    """A uvicorn server that accepts from a shared socket only when it is its turn."""
+    """A uvicorn server that accepts from a shared socket only when it is its turn, and
+    only while it holds fewer connections than ``server.max_connections``: beyond that,
+    new connections wait in the listen backlog, costing the worker nothing."""
 
     def __init__(
-        self, config: uvicorn.Config, listener: socket.socket, table: ConnectionTable, index: int
+        self,
+        config: uvicorn.Config,
+        listener: socket.socket,
+        table: ConnectionTable,
+        index: int,
+        *,
+        announce_stop: bool = False,
     ) -> None:
         super().__init__(config)
         self._listener = listener
         self._table = table
         self._index = index
+        self._max_connections = limits_of(config).max_connections
+        self._announce_stop = announce_stop
         self._tasks: list[asyncio.Task[None]] = []
+        #: Requests in flight cancelled when the grace period of the last stop ended.
+        self.cut_off = 0
+
+    def run_until_stopped(self) -> int:
+        """Serve until stopped; how many requests in flight were cut off at the end of
+        the grace period."""
+        # Once drained, uvicorn raises the signal that stopped it again, to the handler
+        # in place before it ran. With the default one, the process would end there,
+        # before the requests cut off have discarded what they received.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        self.run()
+        return self.cut_off
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # No socket for uvicorn itself: connections come from the accept loop below.
@@ -87,10 +117,18 @@ class BalancedServer(uvicorn.Server):
         self._tasks = [loop.create_task(self._accept()), loop.create_task(self._heartbeat())]
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # New connections are refused from here on; the requests in flight finish (their
+        # connections close after the answer) within config.timeout_graceful_shutdown,
+        # after which uvicorn cancels them.
         for task in self._tasks:
             task.cancel()
         self._listener.close()
+        in_flight = set(self.server_state.tasks)
         await super().shutdown(sockets=None)
+        self.cut_off = sum(1 for task in in_flight if task.cancelling() or task.cancelled())
+        if self._announce_stop:
+            grace = self.config.timeout_graceful_shutdown
+            print(stop_line(len(in_flight), self.cut_off, grace), file=sys.stderr, flush=True)
 
     def _publish(self) -> None:
         self._table.publish(self._index, len(self.server_state.connections))
@@ -119,6 +157,9 @@ class BalancedServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         while True:
             self._publish()
+            if len(self.server_state.connections) >= self._max_connections:
+                await asyncio.sleep(_FULL_RECHECK)
+                continue
             if not self._table.may_accept(self._index):
                 await asyncio.sleep(_RECHECK)
                 continue
@@ -135,6 +176,19 @@ class BalancedServer(uvicorn.Server):
             except OSError as err:
                 logger.warning("setting up a connection failed: %s", err)
                 conn.close()
+
+
+def stop_line(in_flight: int, cut: int, grace: float | None) -> str:
+    """The line a stopped server leaves on stderr: what became of the requests in flight."""
+    if not in_flight:
+        return "Limnos stopped: no request was in flight"
+    requests = f"{in_flight} request{'' if in_flight == 1 else 's'} in flight"
+    if cut:
+        return (
+            f"Limnos stopped: {cut} of {requests} cut off after the grace period of {grace}s "
+            "(server.shutdown_timeout)"
+        )
+    return f"Limnos stopped: {requests}, finished"
 
 
 #: Pending bytes beyond which a write goes out at once rather than at the end of the turn.

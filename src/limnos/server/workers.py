@@ -21,9 +21,11 @@ from types import FrameType
 
 import uvicorn
 
-from limnos.server.balance import BalancedServer, ConnectionTable
+from limnos.server.balance import CUT_OFF_EXIT, BalancedServer, ConnectionTable
 
 _PR_SET_PDEATHSIG = 1
+#: How long past the grace period a stopping worker may take to exit before it is killed.
+_EXIT_MARGIN = 5.0
 
 
 def reserve(host: str, port: int) -> socket.socket:
@@ -45,13 +47,16 @@ def _die_with_parent() -> None:
 def _worker(server_config: uvicorn.Config, sock: socket.socket, table: ConnectionTable, index: int) -> None:
     _die_with_parent()
     _load(server_config)
-    BalancedServer(server_config, sock, table, index).run()
+    cut_off = BalancedServer(server_config, sock, table, index).run_until_stopped()
+    sys.exit(CUT_OFF_EXIT if cut_off else 0)
 
 
 def run_server(server_config: uvicorn.Config, sock: socket.socket) -> None:
-    """Serve alone on the listening socket ``sock`` until stopped."""
+    """Serve alone on the listening socket ``sock`` until stopped: as one worker of
+    :func:`serve` does (bounded connections, a drain on SIGTERM), saying when it stopped."""
     _load(server_config)
-    uvicorn.Server(server_config).run(sockets=[sock])
+    table = ConnectionTable(1, multiprocessing.get_context("spawn"))
+    BalancedServer(server_config, sock, table, 0, announce_stop=True).run_until_stopped()
 
 
 def _load(server_config: uvicorn.Config) -> None:
@@ -88,12 +93,31 @@ def serve(server_config: uvicorn.Config, sock: socket.socket, workers: int) -> N
         for index, process in enumerate(processes):
             if not process.is_alive() and not stopping:
                 processes[index] = start(index)
+    # The listening socket lives while any process holds it: closed here and in every
+    # worker, new connections are refused instead of waiting in a backlog nobody serves.
+    sock.close()
     for process in processes:
         if process.pid is not None and process.is_alive():
             os.kill(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    # Workers let their requests in flight finish for the grace period, then cancel them.
+    grace = server_config.timeout_graceful_shutdown or 0
+    deadline = time.monotonic() + grace + _EXIT_MARGIN
+    killed = 0
     for process in processes:
         process.join(timeout=max(0.0, deadline - time.monotonic()))
         if process.is_alive():
+            killed += 1
             process.kill()
             process.join()
+    cut = sum(1 for process in processes if process.exitcode == CUT_OFF_EXIT)
+    print(_stop_line(killed, cut, grace), file=sys.stderr, flush=True)
+
+
+def _stop_line(killed: int, cut: int, grace: float) -> str:
+    """What the supervisor says once its workers are gone."""
+    if not (killed or cut):
+        return "Limnos stopped: the workers finished their requests in flight"
+    return (
+        f"Limnos stopped: requests in flight were cut off after the grace period of {grace}s "
+        f"(server.shutdown_timeout) in {cut} workers; {killed} workers did not exit and were killed"
+    )
