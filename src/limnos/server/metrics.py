@@ -1,0 +1,86 @@
+"""Prometheus metrics at ``/metrics``, and the requests' own.
+
+Like lakeFS, ``/metrics`` answers without credentials: it is meant for a scraper on the
+operator's network, and holds counts and durations, no names of repositories, objects or
+users. Whoever must not see it is kept away in front of the server.
+
+With several workers, the supervisor gives them a private directory for
+prometheus_client's multiprocess mode (:func:`multiprocess_dir`); a scrape, answered by
+any worker, adds up the files of all of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from limnos.api.operations import operation_id
+from limnos.metrics import API_REQUEST_DURATION, API_REQUESTS, GATEWAY_REQUEST_DURATION
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PATH = "/metrics"
+
+
+@contextmanager
+def multiprocess_dir() -> Iterator[str]:
+    """A private directory for the workers' metrics, named in the environment they
+    inherit, and removed with what they wrote when the block ends."""
+    path = tempfile.mkdtemp(prefix="limnos-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield path
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def is_scrape(scope: Scope) -> bool:
+    """Whether a request is for the metrics: ``GET /metrics`` signed by nobody. A signed
+    one is an S3 request for a repository called ``metrics``."""
+    if scope["path"] != PATH or scope["method"] not in ("GET", "HEAD"):
+        return False
+    if any(name == b"authorization" for name, _ in scope["headers"]):
+        return False
+    query: bytes = scope.get("query_string", b"")
+    return not any(word in query for word in (b"X-Amz-Signature", b"X-Amz-Credential", b"Signature="))
+
+
+def _exposition() -> bytes:
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+async def serve_metrics(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI application of ``/metrics``: Prometheus's text format."""
+    # Reading every worker's files is file I/O: off the event loop.
+    body = await run_in_threadpool(_exposition)
+    headers = [(b"content-type", CONTENT_TYPE_LATEST.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def observe(scope: Scope, front_end: str, status: int, seconds: float) -> None:
+    """Record a request of ``front_end`` that answered ``status`` after ``seconds``."""
+    code = str(status)
+    if front_end == "api":
+        API_REQUESTS.labels(code, scope["method"]).inc()
+        route = scope.get("route")
+        if isinstance(route, Route):
+            API_REQUEST_DURATION.labels(operation_id(scope["method"], route), code).observe(seconds)
+    elif front_end == "gateway":
+        operation = scope.get("state", {}).get("operation")
+        if operation:
+            GATEWAY_REQUEST_DURATION.labels(operation, code).observe(seconds)
