@@ -31,6 +31,7 @@ DEFAULT_PRESIGN_EXPIRY_SECONDS = 15 * 60
 # The operations whose durations are recorded (blockstore_operation_duration_seconds).
 _METERED = (
     "get",
+    "read_cached",
     "get_bytes",
     "get_bytes_range",
     "head",

@@ -1,0 +1,192 @@
+"""Prometheus metrics at ``/metrics``: one scrape adds up every worker's requests, by
+operation and status, and the metadata store's and blockstore's operations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Backend, Server, free_port
+from prometheus_client.parser import text_string_to_metric_families
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Server]:
+    """A server of its own with two workers, so that counts are the tests' alone."""
+    server = Server(tmp_path_factory.mktemp(f"metrics-{backend.name}"), free_port(), workers=2, backend=backend)
+    server.start()
+    yield server
+    server.stop()
+
+
+def scrape(server: Server) -> Samples:
+    """Every sample of an unsigned ``GET /metrics``, by name and labels."""
+    answer = httpx.get(f"{server.url}/metrics")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name`` over every series whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in samples.items() if n == name and wanted <= have)
+
+
+def s3_client(server: Server) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+def new_repository(server: Server, name: str) -> None:
+    with server.http() as http:
+        answer = http.post(
+            "/repositories",
+            json={"name": name, "storage_namespace": server.namespace(f"{name}-{uuid.uuid4().hex[:8]}")},
+        )
+    assert answer.status_code == 201, answer.text
+
+
+def test_api_requests_are_counted_by_operation_and_status(observed: Server) -> None:
+    before = scrape(observed)
+    missing = f"missing-{uuid.uuid4().hex[:8]}"
+    # New connections each time: the requests spread over both workers.
+    for _ in range(5):
+        assert httpx.get(f"{observed.api}/repositories", auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY)).status_code == 200
+    for _ in range(3):
+        answer = httpx.get(f"{observed.api}/repositories/{missing}", auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
+        assert answer.status_code == 404
+    for _ in range(2):
+        assert httpx.get(f"{observed.api}/repositories").status_code == 401
+    # HEAD of an object is lakeFS's headObject; the handler's name differs for commit.
+    repo = f"counted-{uuid.uuid4().hex[:8]}"
+    new_repository(observed, repo)
+    with observed.http() as http:
+        assert http.head(f"/repositories/{repo}/refs/main/objects", params={"path": "none"}).status_code == 404
+        committed = http.post(
+            f"/repositories/{repo}/branches/main/commits", json={"message": "empty", "allow_empty": True}
+        )
+        assert committed.status_code == 201, committed.text
+    after = scrape(observed)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    duration = "api_request_duration_seconds_count"
+    assert delta(duration, operation="listRepositories", code="200") == 5
+    assert delta(duration, operation="getRepository", code="404") == 3
+    assert delta(duration, operation="createRepository", code="201") == 1
+    assert delta(duration, operation="headObject", code="404") == 1
+    assert delta(duration, operation="commit", code="201") == 1
+    # Refused before any operation is known: counted by method and status alone.
+    assert delta("api_requests_total", code="401", method="GET") == 2
+    assert delta("api_requests_total", code="200", method="GET") == 5
+    assert delta("api_requests_total", code="404", method="GET") == 3
+    assert delta("api_requests_total", code="404", method="HEAD") == 1
+    # The scrapes themselves are not API requests.
+    assert total(after, "api_requests_total") - total(before, "api_requests_total") == 13
+
+
+def test_gateway_requests_are_counted_by_s3_operation_and_status(observed: Server) -> None:
+    repo = f"gateway-{uuid.uuid4().hex[:8]}"
+    new_repository(observed, repo)
+    before = scrape(observed)
+    s3 = s3_client(observed)
+    for number in range(2):
+        s3.put_object(Bucket=repo, Key=f"main/file-{number}", Body=b"hello")
+    for _ in range(3):
+        assert s3.get_object(Bucket=repo, Key="main/file-0")["Body"].read() == b"hello"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=repo, Key="main/absent")
+    s3.list_objects_v2(Bucket=repo, Prefix="main/")
+    assert httpx.get(f"{observed.url}/{repo}/main/file-0").status_code == 403  # unsigned
+    after = scrape(observed)
+
+    def delta(operation: str, code: str) -> float:
+        name = "gateway_request_duration_seconds_count"
+        return value(after, name, operation=operation, code=code) - value(before, name, operation=operation, code=code)
+
+    assert delta("PutObject", "200") == 2
+    assert delta("GetObject", "200") == 3
+    assert delta("HeadObject", "404") == 1
+    assert delta("ListObjectsV2", "200") == 1
+    assert delta("GetObject", "403") == 1
+    # Latency buckets are there, cumulative up to +Inf.
+    inf = value(after, "gateway_request_duration_seconds_bucket", operation="PutObject", code="200", le="+Inf")
+    assert inf == value(after, "gateway_request_duration_seconds_count", operation="PutObject", code="200")
+
+
+def test_metadata_store_and_blockstore_operations_are_timed(observed: Server, backend: Backend) -> None:
+    repo = f"stores-{uuid.uuid4().hex[:8]}"
+    new_repository(observed, repo)
+    s3 = s3_client(observed)
+    s3.put_object(Bucket=repo, Key="main/a", Body=b"a" * 1000)
+    assert s3.get_object(Bucket=repo, Key="main/a")["Body"].read() == b"a" * 1000
+    samples = scrape(observed)
+    kv_type = "sqlite" if backend.name == "local" else "postgres"
+    for operation in ("get", "set_if", "scan"):
+        assert value(samples, "kv_request_duration_seconds_count", type=kv_type, operation=operation) > 0
+    assert total(samples, "kv_request_duration_seconds_sum", type=kv_type) > 0
+    block = backend.blockstore_type
+    assert total(samples, "blockstore_operation_duration_seconds_count", blockstore_type=block, error="false") > 0
+    reads = sum(
+        total(samples, "blockstore_operation_duration_seconds_count", operation=operation, blockstore_type=block)
+        for operation in ("get", "read_cached")
+    )
+    assert reads > 0
+    if backend.name == "local":
+        # SQLite commits the writes of concurrent requests together.
+        assert value(samples, "kv_write_group_size_count") > 0
+        assert value(samples, "kv_write_group_size_sum") >= value(samples, "kv_write_group_size_count")
+
+
+def test_a_signed_request_for_metrics_is_an_s3_request_for_that_repository(observed: Server) -> None:
+    s3 = s3_client(observed)
+    with pytest.raises(ClientError) as raised:
+        s3.list_objects_v2(Bucket="metrics")
+    assert raised.value.response["Error"]["Code"] == "NoSuchBucket"
+    new_repository(observed, "metrics")
+    s3.put_object(Bucket="metrics", Key="main/data.csv", Body=b"a,b\n")
+    listed = s3.list_objects_v2(Bucket="metrics", Prefix="main/")
+    assert [item["Key"] for item in listed["Contents"]] == ["main/data.csv"]
+    # Signed in the query string (a presigned URL): S3 too.
+    url = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": "metrics", "Prefix": "main/"})
+    answer = httpx.get(url)
+    assert answer.status_code == 200 and b"<ListBucketResult" in answer.content
+    # Unsigned: the metrics, without credentials (as lakeFS serves them).
+    unsigned = httpx.get(f"{observed.url}/metrics")
+    assert unsigned.status_code == 200 and "# TYPE api_requests_total counter" in unsigned.text
+
+
+def test_one_worker_serves_its_metrics_too(tmp_path: Any) -> None:
+    server = Server(tmp_path / "data", free_port(), workers=1)
+    server.start()
+    try:
+        with server.http() as http:
+            assert http.get("/repositories").status_code == 200
+        samples = scrape(server)
+    finally:
+        server.stop()
+    assert value(samples, "api_request_duration_seconds_count", operation="listRepositories", code="200") == 1
