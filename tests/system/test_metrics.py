@@ -21,7 +21,8 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Server]:
     """A server of its own with two workers, so that counts are the tests' alone."""
-    server = Server(tmp_path_factory.mktemp(f"metrics-{backend.name}"), free_port(), workers=2, backend=backend)
+    data = tmp_path_factory.mktemp(f"metrics-{backend.name}")
+    server = Server(data, free_port(), workers=2, backend=backend)
     server.start()
     yield server
     server.stop()
@@ -73,18 +74,19 @@ def test_api_requests_are_counted_by_operation_and_status(observed: Server) -> N
     before = scrape(observed)
     missing = f"missing-{uuid.uuid4().hex[:8]}"
     # New connections each time: the requests spread over both workers.
+    admin = (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
     for _ in range(5):
-        assert httpx.get(f"{observed.api}/repositories", auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY)).status_code == 200
+        assert httpx.get(f"{observed.api}/repositories", auth=admin).status_code == 200
     for _ in range(3):
-        answer = httpx.get(f"{observed.api}/repositories/{missing}", auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
-        assert answer.status_code == 404
+        assert httpx.get(f"{observed.api}/repositories/{missing}", auth=admin).status_code == 404
     for _ in range(2):
         assert httpx.get(f"{observed.api}/repositories").status_code == 401
     # HEAD of an object is lakeFS's headObject; the handler's name differs for commit.
     repo = f"counted-{uuid.uuid4().hex[:8]}"
     new_repository(observed, repo)
     with observed.http() as http:
-        assert http.head(f"/repositories/{repo}/refs/main/objects", params={"path": "none"}).status_code == 404
+        headed = http.head(f"/repositories/{repo}/refs/main/objects", params={"path": "none"})
+        assert headed.status_code == 404
         committed = http.post(
             f"/repositories/{repo}/branches/main/commits", json={"message": "empty", "allow_empty": True}
         )
@@ -126,7 +128,8 @@ def test_gateway_requests_are_counted_by_s3_operation_and_status(observed: Serve
 
     def delta(operation: str, code: str) -> float:
         name = "gateway_request_duration_seconds_count"
-        return value(after, name, operation=operation, code=code) - value(before, name, operation=operation, code=code)
+        labels = {"operation": operation, "code": code}
+        return value(after, name, **labels) - value(before, name, **labels)
 
     assert delta("PutObject", "200") == 2
     assert delta("GetObject", "200") == 3
@@ -134,8 +137,9 @@ def test_gateway_requests_are_counted_by_s3_operation_and_status(observed: Serve
     assert delta("ListObjectsV2", "200") == 1
     assert delta("GetObject", "403") == 1
     # Latency buckets are there, cumulative up to +Inf.
-    inf = value(after, "gateway_request_duration_seconds_bucket", operation="PutObject", code="200", le="+Inf")
-    assert inf == value(after, "gateway_request_duration_seconds_count", operation="PutObject", code="200")
+    put = {"operation": "PutObject", "code": "200"}
+    inf = value(after, "gateway_request_duration_seconds_bucket", le="+Inf", **put)
+    assert inf == value(after, "gateway_request_duration_seconds_count", **put)
 
 
 def test_metadata_store_and_blockstore_operations_are_timed(observed: Server, backend: Backend) -> None:
@@ -149,12 +153,10 @@ def test_metadata_store_and_blockstore_operations_are_timed(observed: Server, ba
     for operation in ("get", "set_if", "scan"):
         assert value(samples, "kv_request_duration_seconds_count", type=kv_type, operation=operation) > 0
     assert total(samples, "kv_request_duration_seconds_sum", type=kv_type) > 0
-    block = backend.blockstore_type
-    assert total(samples, "blockstore_operation_duration_seconds_count", blockstore_type=block, error="false") > 0
-    reads = sum(
-        total(samples, "blockstore_operation_duration_seconds_count", operation=operation, blockstore_type=block)
-        for operation in ("get", "read_cached")
-    )
+    block = "blockstore_operation_duration_seconds_count"
+    kind = backend.blockstore_type
+    assert total(samples, block, blockstore_type=kind, error="false") > 0
+    reads = sum(total(samples, block, operation=op, blockstore_type=kind) for op in ("get", "read_cached"))
     assert reads > 0
     if backend.name == "local":
         # SQLite commits the writes of concurrent requests together.
