@@ -17,7 +17,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
@@ -72,15 +79,37 @@ async def serve_metrics(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
+# The series of each label set met so far: ``labels()`` takes a lock and builds its key
+# on every call, which costs more than the observation itself. The sets are few
+# (operations times status codes).
+_counters: dict[tuple[str, str], Counter] = {}
+_histograms: dict[tuple[Histogram, str, str], Histogram] = {}
+
+
+def _counter(code: str, method: str) -> Counter:
+    series = _counters.get((code, method))
+    if series is None:
+        series = _counters[(code, method)] = API_REQUESTS.labels(code, method)
+    return series
+
+
+def _histogram(histogram: Histogram, operation: str, code: str) -> Histogram:
+    series = _histograms.get((histogram, operation, code))
+    if series is None:
+        series = _histograms[(histogram, operation, code)] = histogram.labels(operation, code)
+    return series
+
+
 def observe(scope: Scope, front_end: str, status: int, seconds: float) -> None:
     """Record a request of ``front_end`` that answered ``status`` after ``seconds``."""
     code = str(status)
+    method: str = scope["method"]
     if front_end == "api":
-        API_REQUESTS.labels(code, scope["method"]).inc()
+        _counter(code, method).inc()
         route = scope.get("route")
-        if isinstance(route, Route):
-            API_REQUEST_DURATION.labels(operation_id(scope["method"], route), code).observe(seconds)
+        if isinstance(route, Route) and method in (route.methods or ()):
+            _histogram(API_REQUEST_DURATION, operation_id(method, route), code).observe(seconds)
     elif front_end == "gateway":
         operation = scope.get("state", {}).get("operation")
         if operation:
-            GATEWAY_REQUEST_DURATION.labels(operation, code).observe(seconds)
+            _histogram(GATEWAY_REQUEST_DURATION, operation, code).observe(seconds)
