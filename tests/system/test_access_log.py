@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, free_port
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +249,23 @@ def test_processes_sharing_a_log_file_rotate_it_without_torn_lines(tmp_path: Pat
         # A file grows past its size only by the lines written before a writer noticed.
         assert (tmp_path / name).stat().st_size < 64 * 1024 + 3 * 1024
     assert seen > 0
+
+
+def test_the_documented_logging_configuration_works(tmp_path: Path) -> None:
+    """docs/configuration.md's example, with the test's own log file."""
+    section = DOC.read_text().split("## Logs and metrics", 1)[1]
+    example = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    log_file = tmp_path / "logs" / "limnos.log"
+    config = tmp_path / "config.yaml"
+    config.write_text(example.replace("/var/log/limnos/limnos.log", str(log_file)))
+    server = Server(tmp_path / "data", free_port(), workers=2)
+    # The test servers' environment sets a level (over the file's): the doc's own.
+    server.extra_env["LAKEFS_LOGGING_LEVEL"] = "INFO"
+    server.start("--config", str(config))
+    try:
+        with server.http() as http:
+            http.get("/repositories", headers={"X-Request-ID": "from-the-doc"})
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert [line["status_code"] for line in lines if line.get("request_id") == "from-the-doc"] == [200]
