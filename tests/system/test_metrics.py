@@ -177,6 +177,9 @@ def test_a_signed_request_for_metrics_is_an_s3_request_for_that_repository(obser
     url = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": "metrics", "Prefix": "main/"})
     answer = httpx.get(url)
     assert answer.status_code == 200 and b"<ListBucketResult" in answer.content
+    # A key "metrics" of a bucket named by the host (virtual-host style) is S3's, signed or not.
+    virtual = httpx.get(f"{observed.url}/metrics", headers={"Host": "metrics.s3.local.lakefs.io"})
+    assert virtual.status_code == 403 and b"<Code>AccessDenied</Code>" in virtual.content
     # Unsigned: the metrics, without credentials (as lakeFS serves them).
     unsigned = httpx.get(f"{observed.url}/metrics")
     assert unsigned.status_code == 200 and "# TYPE api_requests_total counter" in unsigned.text

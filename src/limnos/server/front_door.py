@@ -30,19 +30,21 @@ class FrontDoor:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.api(scope, receive, send)
-        elif self._is_s3(scope):
-            if is_scrape(scope):
-                scope.setdefault("state", {})["front_end"] = "metrics"
-                await serve_metrics(scope, receive, send)
-            else:
-                scope.setdefault("state", {})["front_end"] = "gateway"
-                await self.gateway(scope, receive, send)
-        else:
-            scope.setdefault("state", {})["front_end"] = "api"
-            await self.api(scope, receive, send)
-
-    def _is_s3(self, scope: Scope) -> bool:
+            return
+        state = scope.setdefault("state", {})
         if self.gateway.serves(scope):
-            return True
-        path: str = scope["path"]
-        return not (path.startswith(_API_PREFIXES) or path in ("/api", "/_limnos"))
+            state["front_end"] = "gateway"
+            await self.gateway(scope, receive, send)
+        elif is_scrape(scope):
+            state["front_end"] = "metrics"
+            await serve_metrics(scope, receive, send)
+        elif self._is_api(scope["path"]):
+            state["front_end"] = "api"
+            await self.api(scope, receive, send)
+        else:
+            state["front_end"] = "gateway"
+            await self.gateway(scope, receive, send)
+
+    @staticmethod
+    def _is_api(path: str) -> bool:
+        return path.startswith(_API_PREFIXES) or path in ("/api", "/_limnos")
