@@ -3,8 +3,8 @@
 :class:`RequestLog` wraps the front door. It gives each request an id (the client's
 ``X-Request-ID`` when it is a sane one, a new one otherwise), returns it in every answer,
 and makes it the id of every line logged while the request is served. When the answer is
-done it writes the access line (lakeFS's ``HTTP call ended``, at
-``logging.audit_log_level``) and records the request's metrics.
+done (just before its last bytes are sent) it writes the access line (lakeFS's
+``HTTP call ended``, at ``logging.audit_log_level``) and records the request's metrics.
 
 The front ends tell it what they learnt through the request's ``scope["state"]`` (a
 dict the HTTP server makes for each request): ``front_end`` (the front door's choice),
@@ -77,24 +77,39 @@ class RequestLog:
         token = REQUEST_ID.set(request_id)
         id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 500  # what the client gets if the application fails before answering
+        ended = False
+
+        def end() -> None:
+            nonlocal ended
+            ended = True
+            seconds = time.perf_counter() - start
+            front_end: str = state.get("front_end", "")
+            try:
+                metrics.observe(scope, front_end, status, seconds)
+                if log.isEnabledFor(self.audit_level):
+                    self._log(scope, state, front_end, status, seconds)
+            except Exception:  # noqa: BLE001 - recording a request must not fail it
+                log.exception("cannot record the request")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message["status"]
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != REQUEST_ID_HEADER]
                 headers.append(id_header)
                 message["headers"] = headers
+            elif kind == "http.response.body" and not message.get("more_body", False) and not ended:
+                # Recorded before the last bytes go out, as lakeFS does: a client that has
+                # its answer finds the request in the log and in the metrics.
+                end()
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - start
-            front_end: str = state.get("front_end", "")
-            metrics.observe(scope, front_end, status, seconds)
-            if log.isEnabledFor(self.audit_level):
-                self._log(scope, state, front_end, status, seconds)
+            if not ended:
+                end()  # the application failed, or the client left, before the answer ended
             REQUEST_ID.reset(token)
 
     def _log(self, scope: Scope, state: dict[str, Any], front_end: str, status: int, seconds: float) -> None:

@@ -84,7 +84,7 @@ async def serve_metrics(scope: Scope, receive: Receive, send: Send) -> None:
 # (operations times status codes).
 _counters: dict[tuple[str, str], Counter] = {}
 _histograms: dict[tuple[Histogram, str, str], Histogram] = {}
-_operations: dict[tuple[str, Route], str] = {}
+_operations: dict[tuple[str, str], str] = {}  # by method and route path
 
 
 def _counter(code: str, method: str) -> Counter:
@@ -109,9 +109,9 @@ def observe(scope: Scope, front_end: str, status: int, seconds: float) -> None:
         _counter(code, method).inc()
         route = scope.get("route")
         if isinstance(route, Route) and method in (route.methods or ()):
-            operation = _operations.get((method, route))
+            operation = _operations.get((method, route.path))
             if operation is None:
-                operation = _operations[(method, route)] = operation_id(method, route)
+                operation = _operations[(method, route.path)] = operation_id(method, route)
             _histogram(API_REQUEST_DURATION, operation, code).observe(seconds)
     elif front_end == "gateway":
         operation = scope.get("state", {}).get("operation")
