@@ -3,8 +3,10 @@ operation and status, and the metadata store's and blockstore's operations."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -185,7 +187,7 @@ def test_a_signed_request_for_metrics_is_an_s3_request_for_that_repository(obser
     assert unsigned.status_code == 200 and "# TYPE api_requests_total counter" in unsigned.text
 
 
-def test_one_worker_serves_its_metrics_too(tmp_path: Any) -> None:
+def test_one_worker_serves_its_metrics_too(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", free_port(), workers=1)
     server.start()
     try:
@@ -195,3 +197,29 @@ def test_one_worker_serves_its_metrics_too(tmp_path: Any) -> None:
     finally:
         server.stop()
     assert value(samples, "api_request_duration_seconds_count", operation="listRepositories", code="200") == 1
+
+
+def test_the_workers_metrics_directory_goes_with_the_server(tmp_path: Path) -> None:
+    """Removed at a stop; left by a server killed outright, and removed by the next start."""
+
+    def directories(server: Server) -> list[Path]:
+        assert server.process is not None
+        return list(Path(tempfile.gettempdir()).glob(f"limnos-metrics-{server.process.pid}-*"))
+
+    stopped = Server(tmp_path / "stopped", free_port(), workers=2).start()
+    assert len(directories(stopped)) == 1
+    left = directories(stopped)
+    stopped.stop()
+    assert not any(path.exists() for path in left)
+
+    killed = Server(tmp_path / "killed", free_port(), workers=2).start()
+    left = directories(killed)
+    assert len(left) == 1
+    killed.kill()
+    assert left[0].exists()
+    following = Server(tmp_path / "following", free_port(), workers=2).start()
+    try:
+        assert not left[0].exists()
+        assert len(directories(following)) == 1
+    finally:
+        following.stop()

@@ -37,17 +37,36 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PATH = "/metrics"
 
 
+_DIR_PREFIX = "limnos-metrics-"
+
+
 @contextmanager
 def multiprocess_dir() -> Iterator[str]:
     """A private directory for the workers' metrics, named in the environment they
     inherit, and removed with what they wrote when the block ends."""
-    path = tempfile.mkdtemp(prefix="limnos-metrics-")
+    _remove_orphans()
+    path = tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-")
     os.environ[MULTIPROC_ENV] = path
     try:
         yield path
     finally:
         os.environ.pop(MULTIPROC_ENV, None)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_orphans() -> None:
+    """Remove the directories of supervisors that died without removing theirs (killed)."""
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        owner = name.removeprefix(_DIR_PREFIX).partition("-")[0]
+        if not name.startswith(_DIR_PREFIX) or not owner.isdigit():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        except OSError:
+            pass  # alive, as another user
 
 
 def is_scrape(scope: Scope) -> bool:
