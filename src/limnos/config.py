@@ -179,10 +179,24 @@ class Gateways(msgspec.Struct, frozen=True, kw_only=True):
     s3: S3Gateway = msgspec.field(default_factory=S3Gateway)
 
 
-class Logging(msgspec.Struct, frozen=True, kw_only=True):
-    """``logging.*``."""
+#: Values of ``logging.format``.
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
 
+
+class Logging(msgspec.Struct, frozen=True, kw_only=True):
+    """``logging.*``: lakeFS's keys and defaults."""
+
+    format: LogFormat = "text"
     level: str = "INFO"
+    #: Where log lines go: ``-`` (or ``stdout``), ``=`` (or ``stderr``), or file paths.
+    output: tuple[str, ...] = ("-",)
+    #: A log file is rotated when it would grow past this size.
+    file_max_size_mb: int = 100 * 1024
+    #: Rotated log files kept (0: none is kept, the file is truncated).
+    files_keep: int = 100
+    #: The level of the one line logged per request.
+    audit_log_level: str = "DEBUG"
 
 
 class Server(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,6 +245,10 @@ class Config(Settings, frozen=True, kw_only=True):
     def log_level(self) -> str:
         """``logging.level`` as the server's logger names it."""
         return LOG_LEVELS[self.logging.level.strip().upper()]
+
+    def audit_log_level(self) -> str:
+        """``logging.audit_log_level`` as the server's logger names it."""
+        return LOG_LEVELS[self.logging.audit_log_level.strip().upper()]
 
 
 class Key(NamedTuple):
@@ -441,11 +459,7 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("configuration key workers: must be 0 (one per core) or more")
     parse_listen_address(values["listen_address"])
     _validate_server(values)
-    if values["logging.level"].strip().upper() not in LOG_LEVELS:
-        raise ConfigError(
-            f"configuration key logging.level: unknown level {values['logging.level']!r} "
-            f"(use one of {', '.join(LOG_LEVELS)})"
-        )
+    _validate_logging(values)
     keys = ("installation.access_key_id", "installation.secret_access_key")
     if values["installation.user_name"]:
         for key in keys:
@@ -466,6 +480,26 @@ def _validate_server(values: dict[str, Any]) -> None:
             raise ConfigError(f"configuration key server.{key}: must be a positive duration")
     if values["server.max_connections"] < 1:
         raise ConfigError("configuration key server.max_connections: must be 1 or more")
+
+
+def _validate_logging(values: dict[str, Any]) -> None:
+    for key in ("logging.level", "logging.audit_log_level"):
+        if values[key].strip().upper() not in LOG_LEVELS:
+            raise ConfigError(
+                f"configuration key {key}: unknown level {values[key]!r} (use one of {', '.join(LOG_LEVELS)})"
+            )
+    values["logging.format"] = values["logging.format"].strip().lower()
+    if values["logging.format"] not in LOG_FORMATS:
+        raise ConfigError(
+            f"configuration key logging.format: unknown format {values['logging.format']!r} "
+            f"(use one of {', '.join(LOG_FORMATS)})"
+        )
+    if not values["logging.output"]:
+        raise ConfigError("configuration key logging.output: name at least one output (- for stdout)")
+    if values["logging.file_max_size_mb"] <= 0:
+        raise ConfigError("configuration key logging.file_max_size_mb: must be 1 or more")
+    if values["logging.files_keep"] < 0:
+        raise ConfigError("configuration key logging.files_keep: must be 0 or more")
 
 
 def _decode(values: dict[str, Any], quickstart: bool) -> Config:

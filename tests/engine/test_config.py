@@ -242,7 +242,12 @@ def test_a_config_is_frozen() -> None:
 LAKEFS_KEYS = [
     "listen_address",
     "workers",
+    "logging.format",
     "logging.level",
+    "logging.output",
+    "logging.file_max_size_mb",
+    "logging.files_keep",
+    "logging.audit_log_level",
     "database.type",
     "database.local.path",
     "database.postgres.connection_string",
@@ -305,7 +310,7 @@ def _sample(key: str, kind: object) -> tuple[str, object]:
     if get_origin(kind) is Literal:
         choice = get_args(kind)[-1]
         return choice, choice
-    special = {"listen_address": "127.0.0.1:1", "logging.level": "DEBUG"}
+    special = {"listen_address": "127.0.0.1:1", "logging.level": "DEBUG", "logging.audit_log_level": "INFO"}
     text = special.get(key, "/v/w")
     return text, text
 

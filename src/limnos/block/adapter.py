@@ -17,6 +17,7 @@ from typing import Literal
 
 from limnos.block.presign import UrlSigner
 from limnos.errors import Invalid, NotFound
+from limnos.metrics import BLOCKSTORE_OPERATION_DURATION, meter
 
 CHUNK_SIZE = 256 * 1024
 #: S3's rules for multipart uploads, which every blockstore follows: every part but the
@@ -25,6 +26,28 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 #: How long presigned URLs work unless configured otherwise.
 DEFAULT_PRESIGN_EXPIRY_SECONDS = 15 * 60
+
+
+# The operations whose durations are recorded (blockstore_operation_duration_seconds).
+_METERED = (
+    "get",
+    "read_cached",
+    "get_bytes",
+    "get_bytes_range",
+    "head",
+    "size",
+    "exists",
+    "delete",
+    "copy",
+    "list",
+    "sync",
+    "create_multipart",
+    "copy_part",
+    "complete_multipart",
+    "abort_multipart",
+    "list_parts",
+)
+_METERED_WRITES = ("commit", "finish")
 
 
 class BlockError(Exception):
@@ -88,6 +111,15 @@ class BlockWriter(ABC):
     #: Whether :meth:`store` and :meth:`digest` split :meth:`write` in two, to be run at
     #: the same time in two threads (hashing costs as much as storing, or more).
     splits_hashing: bool = False
+    #: Whether this writer's own commit is timed; False for one that wraps another writer.
+    metered: bool = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Writing an object is timed at its end (the upload, the fsync and rename), by
+        # the writer's module: local, s3, mem.
+        if cls.metered:
+            meter(cls, BLOCKSTORE_OPERATION_DURATION, _METERED_WRITES, cls.__module__.rsplit(".", 1)[-1])
 
     @abstractmethod
     def write(self, chunk: bytes) -> None:
@@ -137,6 +169,10 @@ class BlockAdapter(ABC):
     signer: UrlSigner | None = None
     #: How long a presigned URL works, in seconds.
     presign_expiry_seconds: int = DEFAULT_PRESIGN_EXPIRY_SECONDS
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        meter(cls, BLOCKSTORE_OPERATION_DURATION, _METERED, None)
 
     @abstractmethod
     def writer(self, uri: str) -> BlockWriter:

@@ -119,6 +119,8 @@ class SelfServedAdapter(BlockAdapter):
 class _NamedByContent(BlockWriter):
     """Writes a part to a temporary object, then stores it under its number and ETag."""
 
+    metered = False  # the inner writer's commit is the blockstore's work
+
     def __init__(self, adapter: SelfServedAdapter, inner: BlockWriter, temporary: str, named: str) -> None:
         self.adapter = adapter
         self.inner = inner

@@ -8,6 +8,7 @@ uploads that make one hop per request.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,4 +23,7 @@ _pool = ThreadPoolExecutor(max_workers=40, thread_name_prefix="limnos-blocking")
 async def run_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run ``fn(*args, **kwargs)`` in the worker thread pool and await its result."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool, functools.partial(fn, *args, **kwargs))
+    # The caller's context goes along (unlike run_in_executor alone), so what is logged in
+    # the thread carries the id of the request it serves.
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(_pool, functools.partial(context.run, fn, *args, **kwargs))

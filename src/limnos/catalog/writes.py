@@ -30,6 +30,7 @@ from typing import Any, TypeVar, cast
 from limnos.block.adapter import BlockAdapter, BlockWriter, PutResult
 from limnos.catalog.threads import run_blocking
 from limnos.kv.store import KVStore
+from limnos.metrics import WRITE_GROUP_SIZE
 
 T = TypeVar("T")
 
@@ -149,6 +150,7 @@ class WriteGroups:
             _finish(group, outcomes)
 
     def _run_group(self, group: list[_Write]) -> list[object]:
+        WRITE_GROUP_SIZE.observe(len(group))
         outcomes: list[object] = [None] * len(group)
         try:
             with self.kv.write_group():

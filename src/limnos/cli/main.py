@@ -67,11 +67,17 @@ def _setup(config: Config, user: str, key: str | None, secret: str | None) -> in
 
 
 def _run(config: Config, workers: int | None) -> int:
+    # The supervisor's own metrics stay in memory, whatever the environment says; its
+    # workers get a directory of their own below (prometheus_client reads this at import).
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from limnos.server.app import AppFactory
     from limnos.server.bootstrap import bootstrap
+    from limnos.server.logs import configure_logging
+    from limnos.server.metrics import multiprocess_dir
     from limnos.server.protocol import HttpLimits, LimitedConfig
     from limnos.server.workers import reserve, run_server, serve
 
+    configure_logging(config)
     host, port = config.listen()
     # The address is taken before anything is written: a start that cannot serve leaves
     # no admin and no repository behind.
@@ -101,6 +107,9 @@ def _run(config: Config, workers: int | None) -> int:
         host=host,
         port=port,
         log_level=config.log_level(),
+        # Logging is the server's own (limnos.server.logs), in every process; so is the
+        # access log (limnos.server.access_log).
+        log_config=None,
         access_log=False,
         lifespan="off",
         timeout_keep_alive=bounds.idle_timeout.total_seconds(),
@@ -109,7 +118,8 @@ def _run(config: Config, workers: int | None) -> int:
     _banner(config, host, port, quickstart_login)
     sock.listen(server_config.backlog)
     if count > 1:
-        serve(server_config, sock, count)
+        with multiprocess_dir():
+            serve(server_config, sock, count)
     else:
         run_server(server_config, sock)
     return 0

@@ -64,7 +64,8 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http = Request(scope, receive)
-        request_id = uuid.uuid4().hex
+        # The server's id of this request (its log lines and X-Request-ID carry it too).
+        request_id = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         response = await self._answer(http, request_id)
         response.headers.setdefault("x-amz-request-id", request_id)
         await response(scope, receive, send)
@@ -77,8 +78,12 @@ class Gateway:
             host = http.headers.get("host", "")
             bucket, key = address(path, host, self.domain_name)
             virtual_bucket = virtual_host_bucket(host, self.domain_name)
-            user, body = await sign_in(http, self.auth, self.region, virtual_bucket=virtual_bucket)
             name = operation(http.method, bucket, key, http.query_params, http.headers)
+            # For the server's metrics and access log (see limnos.server.access_log).
+            state = http.scope.setdefault("state", {})
+            state["operation"] = name
+            user, body = await sign_in(http, self.auth, self.region, virtual_bucket=virtual_bucket)
+            state["user"] = user
             handler = HANDLERS.get(name)
             if handler is None:
                 raise not_implemented(name.removeprefix("NotImplemented:"))

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from limnos.errors import Unavailable
+from limnos.metrics import KV_REQUEST_DURATION, meter
 
 
 class KVError(Exception):
@@ -47,6 +48,20 @@ class _MustNotExist:
 
 MUST_NOT_EXIST = _MustNotExist()
 
+# The operations whose durations are recorded (kv_request_duration_seconds).
+_METERED = (
+    "get",
+    "get_hot",
+    "get_many",
+    "set",
+    "set_many",
+    "set_if",
+    "delete",
+    "delete_if",
+    "delete_prefix",
+    "scan",
+)
+
 
 class KVStore(ABC):
     """A transactional, ordered key-value store shared by every server process."""
@@ -54,6 +69,11 @@ class KVStore(ABC):
     #: Whether :meth:`write_group` can gather the writes of many operations in one
     #: transaction, committed (and synced) once.
     groups_writes: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every driver's operations are timed, labelled by its module (sqlite, postgres).
+        meter(cls, KV_REQUEST_DURATION, _METERED, cls.__module__.rsplit(".", 1)[-1])
 
     def write_group(self) -> AbstractContextManager[None]:
         """A transaction that every read and write of the calling thread joins until the

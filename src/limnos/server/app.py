@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from limnos.api.app import create_app
 from limnos.config import Config, from_json, to_json
 from limnos.gateway.app import Gateway
+from limnos.server.access_log import RequestLog
 from limnos.server.front_door import FrontDoor
+from limnos.server.logs import audit_level, configure_logging
 from limnos.server.services import build
 
 
@@ -26,6 +28,9 @@ class AppFactory:
         self._config = to_json(config)
 
     def __call__(self) -> Callable[..., Awaitable[None]]:
-        services = build(from_json(self._config))
+        config = from_json(self._config)
+        configure_logging(config)
+        services = build(config)
         api = create_app(services.catalog, services.auth, services.config)
-        return FrontDoor(api, Gateway(services.catalog, services.auth, services.config))
+        front_door = FrontDoor(api, Gateway(services.catalog, services.auth, services.config))
+        return RequestLog(front_door, audit_level(config))
