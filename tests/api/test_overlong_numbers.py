@@ -80,7 +80,9 @@ def test_the_gateway_refuses_them_too(server: Server, http: httpx.Client, repo: 
         pytest.param("d/" * 2500 + "n", id="a path longer than the file system takes"),
     ],
 )
-def test_a_local_namespace_too_long_for_the_file_system(server: Server, http: httpx.Client, rest: str) -> None:
+def test_a_local_namespace_too_long_for_the_file_system(
+    server: Server, http: httpx.Client, rest: str
+) -> None:
     if server.backend.blockstore_type != "local":
         pytest.skip("local:// namespaces are of the local blockstore")
     name = f"long-ns-{len(rest)}"
