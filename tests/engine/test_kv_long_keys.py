@@ -80,3 +80,21 @@ def test_a_table_of_the_first_layout_is_brought_up_to_date(database: str) -> Non
     finally:
         first.close()
         second.close()
+
+
+def test_keys_sharing_their_first_thousands_of_bytes_scan_in_order(postgres_database: str) -> None:
+    """Pages end anywhere among keys whose indexed heads are equal; each page is in key
+    order and takes up where the one before ended."""
+    store = PostgresStore(postgres_database, max_open_connections=2)
+    partition = f"shared-{uuid.uuid4().hex}"
+    try:
+        head = secrets.token_bytes(3000)
+        keys = sorted([head + secrets.token_bytes(8) for _ in range(40)] + [head[:500], head + b"\xff" * 9])
+        store.set_many(partition, [(k, b"v") for k in reversed(keys)])
+        for size in (1, 3, 7, 40):
+            for first in range(0, len(keys), 5):
+                page = [item.key for item in store.scan(partition, start=keys[first], limit=size)]
+                assert page == keys[first : first + size]
+        assert [item.key for item in store.scan(partition, prefix=head)] == keys[1:]
+    finally:
+        store.close()

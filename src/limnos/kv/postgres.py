@@ -32,33 +32,31 @@ T = TypeVar("T")
 log = logging.getLogger("limnos.kv")
 
 # A B-tree index entry holds at most about 2,700 bytes, and keys are longer than that (a
-# path of 4,096 bytes is one): the key is unique by its SHA-256, and ordered scans use an
-# index on its first ORDER_BYTES bytes, ties broken by the whole key. Byte order of the
-# heads agrees with byte order of the keys, so the index serves the scans' ranges.
+# path of 4,096 bytes is one). The one index is on the key's first ORDER_BYTES bytes and its
+# SHA-256: unique as the key itself, and in the order of the keys as far as the heads tell
+# them apart (byte order of the heads agrees with byte order of the keys); scans sort ties
+# by the whole key.
 ORDER_BYTES = 1024
 _HEAD = f"substring(key from 1 for {ORDER_BYTES})"
 _HEAD_OF = f"substring(%s::bytea from 1 for {ORDER_BYTES})"
+_IDENTITY = f"(partition, {_HEAD}, sha256(key))"
 
 _TABLE = """
 CREATE TABLE IF NOT EXISTS limnos_kv (
     partition TEXT NOT NULL,
     key BYTEA NOT NULL,
-    value BYTEA NOT NULL,
-    key_hash BYTEA GENERATED ALWAYS AS (sha256(key)) STORED,
-    PRIMARY KEY (partition, key_hash)
+    value BYTEA NOT NULL
 )
 """
-_ORDER_INDEX = f"CREATE INDEX IF NOT EXISTS limnos_kv_order ON limnos_kv (partition, {_HEAD})"
-# Tables of the first layout (primary key on the whole key), changed in place.
-_MIGRATION = (
-    "ALTER TABLE limnos_kv ADD COLUMN key_hash BYTEA GENERATED ALWAYS AS (sha256(key)) STORED",
-    "ALTER TABLE limnos_kv DROP CONSTRAINT limnos_kv_pkey",
-    "ALTER TABLE limnos_kv ADD PRIMARY KEY (partition, key_hash)",
-)
+_INDEX = f"CREATE UNIQUE INDEX IF NOT EXISTS limnos_kv_identity ON limnos_kv {_IDENTITY}"
+# Tables of the first layout have a primary key on the whole key; the index above replaces it.
+_FIRST_LAYOUT_KEY = "ALTER TABLE limnos_kv DROP CONSTRAINT IF EXISTS limnos_kv_pkey"
 # Taken by whichever process sets the schema up: the others wait, then find it done.
 _SCHEMA_LOCK = 0x6C696D6E6F73  # "limnos"
-# One record, found by its hash (the key itself compared too: no collision can mislead).
-_ONE = "partition=%s AND key_hash=sha256(%s::bytea) AND key=%s"
+# One record, found through the index (the key itself compared too: no collision of
+# hashes can mislead).
+_ONE = f"partition=%s AND {_HEAD}={_HEAD_OF} AND sha256(key)=sha256(%s::bytea) AND key=%s"
+_CONFLICT = f"ON CONFLICT {_IDENTITY}"
 
 _RETRIES = 5
 
@@ -121,7 +119,7 @@ class PostgresStore(KVStore):
 
     def get(self, partition: str, key: bytes) -> bytes | None:
         def op(cur: psycopg.Cursor[Any]) -> bytes | None:
-            cur.execute(f"SELECT value FROM limnos_kv WHERE {_ONE}", (partition, key, key))
+            cur.execute(f"SELECT value FROM limnos_kv WHERE {_ONE}", (partition, key, key, key))
             row = cur.fetchone()
             return None if row is None else bytes(row[0])
 
@@ -130,8 +128,8 @@ class PostgresStore(KVStore):
     def get_many(self, partition: str, keys: list[bytes]) -> dict[bytes, bytes]:
         def op(cur: psycopg.Cursor[Any]) -> dict[bytes, bytes]:
             cur.execute(
-                "SELECT key, value FROM limnos_kv "
-                "WHERE partition=%s AND key_hash = ANY(SELECT sha256(k) FROM unnest(%s::bytea[]) k) "
+                f"SELECT key, value FROM limnos_kv WHERE partition=%s AND ({_HEAD}, sha256(key)) IN "
+                f"(SELECT substring(k from 1 for {ORDER_BYTES}), sha256(k) FROM unnest(%s::bytea[]) k) "
                 "AND key = ANY(%s)",
                 (partition, keys, keys),
             )
@@ -143,7 +141,7 @@ class PostgresStore(KVStore):
         self._run(
             lambda cur: cur.execute(
                 "INSERT INTO limnos_kv(partition, key, value) VALUES (%s,%s,%s) "
-                "ON CONFLICT (partition, key_hash) DO UPDATE SET value=EXCLUDED.value",
+                f"{_CONFLICT} DO UPDATE SET value=EXCLUDED.value",
                 (partition, key, value),
             ),
             idempotent=True,
@@ -157,7 +155,7 @@ class PostgresStore(KVStore):
             with cur.connection.transaction():
                 cur.executemany(
                     "INSERT INTO limnos_kv(partition, key, value) VALUES (%s,%s,%s) "
-                    "ON CONFLICT (partition, key_hash) DO UPDATE SET value=EXCLUDED.value",
+                    f"{_CONFLICT} DO UPDATE SET value=EXCLUDED.value",
                     [(partition, k, v) for k, v in items],
                 )
 
@@ -167,14 +165,13 @@ class PostgresStore(KVStore):
         def op(cur: psycopg.Cursor[Any]) -> bool:
             if expected is MUST_NOT_EXIST:
                 cur.execute(
-                    "INSERT INTO limnos_kv(partition, key, value) VALUES (%s,%s,%s) "
-                    "ON CONFLICT (partition, key_hash) DO NOTHING",
+                    f"INSERT INTO limnos_kv(partition, key, value) VALUES (%s,%s,%s) {_CONFLICT} DO NOTHING",
                     (partition, key, value),
                 )
             else:
                 cur.execute(
                     f"UPDATE limnos_kv SET value=%s WHERE {_ONE} AND value=%s",
-                    (value, partition, key, key, expected),
+                    (value, partition, key, key, key, expected),
                 )
             return cur.rowcount == 1
 
@@ -182,7 +179,7 @@ class PostgresStore(KVStore):
 
     def delete(self, partition: str, key: bytes) -> None:
         self._run(
-            lambda cur: cur.execute(f"DELETE FROM limnos_kv WHERE {_ONE}", (partition, key, key)),
+            lambda cur: cur.execute(f"DELETE FROM limnos_kv WHERE {_ONE}", (partition, key, key, key)),
             idempotent=True,
         )
 
@@ -190,7 +187,7 @@ class PostgresStore(KVStore):
         def op(cur: psycopg.Cursor[Any]) -> bool:
             cur.execute(
                 f"DELETE FROM limnos_kv WHERE {_ONE} AND value=%s",
-                (partition, key, key, expected),
+                (partition, key, key, key, expected),
             )
             return cur.rowcount == 1
 
@@ -212,15 +209,28 @@ class PostgresStore(KVStore):
         def fetch(
             lower: bytes, inclusive: bool, upper: bytes | None, count: int
         ) -> list[tuple[bytes, bytes]]:
+            # In the index's own order (no sort, whatever the planner estimates): by head,
+            # then by hash. Keys of one head are put in order here, the last head's all read.
             where, args = _key_range(partition, lower, inclusive, upper)
-            args.append(count)
-            sql = f"SELECT key, value FROM limnos_kv WHERE {where} ORDER BY {_HEAD}, key LIMIT %s"
+            sql = f"SELECT key, value FROM limnos_kv WHERE {where} ORDER BY {_HEAD}, sha256(key) LIMIT %s"
 
             def op(cur: psycopg.Cursor[Any]) -> list[tuple[bytes, bytes]]:
-                cur.execute(sql, args)
-                return cur.fetchall()
+                cur.execute(sql, [*args, count])
+                rows: list[tuple[bytes, bytes]] = [(bytes(k), bytes(v)) for k, v in cur.fetchall()]
+                if len(rows) == count and len(rows[-1][0]) >= ORDER_BYTES:
+                    # The limit may have cut the keys sharing the last head: read them all.
+                    head = rows[-1][0][:ORDER_BYTES]
+                    cur.execute(
+                        f"SELECT key, value FROM limnos_kv WHERE {where} AND {_HEAD} = %s", [*args, head]
+                    )
+                    rows = [row for row in rows if row[0][:ORDER_BYTES] != head]
+                    rows += [(bytes(k), bytes(v)) for k, v in cur.fetchall()]
+                return rows
 
-            return self._run(op, idempotent=True)
+            rows = self._run(op, idempotent=True)
+            # Different heads are in order already: sorting by key orders each head's keys.
+            rows.sort()
+            return rows[:count]
 
         return scan_in_pages(fetch, start=start, prefix=prefix, limit=limit)
 
@@ -231,8 +241,11 @@ class PostgresStore(KVStore):
 def _key_range(partition: str, lower: bytes, inclusive: bool, upper: bytes | None) -> tuple[str, list[Any]]:
     """The condition (and its arguments) of the keys of ``partition`` from ``lower`` to
     before ``upper``, stated on the indexed heads of the keys too, for the index to serve."""
-    where = f"partition=%s AND {_HEAD} >= {_HEAD_OF} AND key{'>=' if inclusive else '>'}%s"
-    args: list[Any] = [partition, lower, lower]
+    where = (
+        f"partition=%s AND {_HEAD} >= {_HEAD_OF} "
+        f"AND ({_HEAD} > {_HEAD_OF} OR key{'>=' if inclusive else '>'}%s)"
+    )
+    args: list[Any] = [partition, lower, lower, lower]
     if upper is not None:
         where += f" AND {_HEAD} <= {_HEAD_OF} AND key<%s"
         args += [upper, upper]
@@ -240,16 +253,10 @@ def _key_range(partition: str, lower: bytes, inclusive: bool, upper: bytes | Non
 
 
 def _set_up_schema(cur: psycopg.Cursor[Any]) -> None:
-    """Create the table and its order index, or bring a table of the first layout to the
-    present one; one process at a time."""
+    """Create the table and its index, or bring a table of the first layout to the present
+    one; one process at a time."""
     with cur.connection.transaction():
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         cur.execute(_TABLE)
-        cur.execute(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = 'limnos_kv' AND column_name = 'key_hash'"
-        )
-        if cur.fetchone() is None:
-            for statement in _MIGRATION:
-                cur.execute(statement)
-        cur.execute(_ORDER_INDEX)
+        cur.execute(_INDEX)
+        cur.execute(_FIRST_LAYOUT_KEY)
