@@ -51,3 +51,7 @@ class TooManyRequests(LimnosError):
 
 class Unavailable(LimnosError):
     """A store the operation needs cannot be reached or stays locked."""
+
+
+class InsufficientStorage(LimnosError):
+    """A store the operation writes to is full (no space left, or a quota reached)."""

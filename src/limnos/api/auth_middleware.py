@@ -11,6 +11,7 @@ from urllib.parse import unquote_to_bytes
 import msgspec
 
 from limnos.api.common import may_hold_non_ascii
+from limnos.api.errors import status_of
 from limnos.auth import AuthError, AuthService, User
 
 LOGIN_COOKIE = "internal_auth_session"
@@ -78,6 +79,13 @@ class AuthMiddleware:
                     scope.setdefault("state", {})["user"] = self._authenticate(scope)
                 except AuthError as err:
                     refusal = _error(401, str(err))
+                except Exception as err:
+                    # A store the lookup needs is down or busy: answered here, in JSON,
+                    # as it would be past sign-in (the app's handlers are not around us).
+                    status = status_of(err)
+                    if status is None:
+                        raise
+                    refusal = _error(status, str(err) or err.__class__.__name__)
             if refusal is not None:
                 start, body = refusal
                 await send(start)

@@ -17,6 +17,7 @@ STATUS: list[tuple[type[BaseException], int]] = [
     (kinds.Gone, 410),
     (kinds.Unauthenticated, 401),
     (kinds.Unavailable, 503),
+    (kinds.InsufficientStorage, 507),
 ]
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from limnos.block.presign import UrlSigner
-from limnos.errors import Invalid, NotFound
+from limnos.errors import InsufficientStorage, Invalid, NotFound
 from limnos.metrics import BLOCKSTORE_OPERATION_DURATION, meter
 
 CHUNK_SIZE = 256 * 1024
@@ -63,6 +63,13 @@ class ObjectNotFoundError(BlockError, NotFound):
 
 class InvalidAddressError(BlockError, Invalid):
     """The address is malformed, of another blockstore, or outside what may be touched."""
+
+
+class BlockstoreFullError(BlockError, InsufficientStorage):
+    """The blockstore has no room for what is written (no space left, or a quota)."""
+
+    def __init__(self, why: str = "no space left on device") -> None:
+        super().__init__(f"the blockstore is full: {why}")
 
 
 class InvalidPartError(BlockError, Invalid):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -9,6 +10,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from limnos.block.adapter import (
     CHUNK_SIZE,
     DEFAULT_PRESIGN_EXPIRY_SECONDS,
     BlockAdapter,
+    BlockstoreFullError,
     BlockWriter,
     InvalidAddressError,
     InvalidPartError,
@@ -35,6 +38,27 @@ from limnos.block.self_served import (
 _TMP_SUFFIX = ".limnos-tmp"
 # Reads that fail at once rather than wait for the disk (Linux only).
 _NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
+# What a file system answers when it has no room left: no space, or the owner's quota.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def _file_system(uri: str = "") -> Iterator[None]:
+    """Errors of a write that the machine or the client caused, as kinds of error: a full
+    file system, or a name longer than it takes. Anything else is left as it is."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno in _FULL:
+            raise BlockstoreFullError(os.strerror(err.errno).lower()) from err
+        if err.errno == errno.ENAMETOOLONG:
+            raise InvalidAddressError(_too_long(uri)) from err
+        raise
+
+
+def _too_long(uri: str) -> str:
+    shown = uri if len(uri) <= 100 else f"{uri[:100]}..."
+    return f"invalid address: {shown!r}: a name in it is too long for the file system"
 
 
 class LocalAdapter(SelfServedAdapter):
@@ -63,6 +87,9 @@ class LocalAdapter(SelfServedAdapter):
         self.presign_expiry_seconds = presign_expiry_seconds
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        # The file system's limits, in bytes: of one name in a path, and of a whole path.
+        self._name_max = os.pathconf(self.root, "PC_NAME_MAX")
+        self._path_max = os.pathconf(self.root, "PC_PATH_MAX")
         self.allowed_external = [Path(p).resolve() for p in allowed_external_prefixes]
         # An open directory on each filesystem objects were written to, for syncfs.
         self._filesystems: dict[int, int] = {}
@@ -82,10 +109,20 @@ class LocalAdapter(SelfServedAdapter):
             path = Path(rest).resolve()
             if writing or not any(path.is_relative_to(p) for p in self.allowed_external):
                 raise InvalidAddressError(f"invalid address: {uri!r} is outside the blockstore")
-            return path
+            return self._fitting(path, uri)
         path = (self.root / rest).resolve()
         if path != self.root and not path.is_relative_to(self.root):
             raise InvalidAddressError(f"invalid address: {uri!r} resolves outside the blockstore")
+        return self._fitting(path, uri)
+
+    def _fitting(self, path: Path, uri: str) -> Path:
+        """``path``, if the file system takes a path that long; the system would refuse
+        any use of it with ENAMETOOLONG."""
+        encoded = os.fsencode(path)
+        if len(encoded) > self._name_max and (
+            len(encoded) >= self._path_max or max(map(len, encoded.split(b"/"))) > self._name_max
+        ):
+            raise InvalidAddressError(_too_long(uri))
         return path
 
     def validate_namespace(self, namespace: str) -> None:
@@ -116,20 +153,22 @@ class LocalAdapter(SelfServedAdapter):
 
     def writer(self, uri: str) -> BlockWriter:
         path = self._path(uri, writing=True)
-        make_dirs(path.parent, self.root)
-        return _LocalWriter(path)
+        with _file_system(uri):
+            make_dirs(path.parent, self.root)
+            return _LocalWriter(path)
 
     def new_object_writer(self, namespace: str) -> tuple[str, BlockWriter]:
         """Writes the new file in place: its address is fresh, so no rename is needed."""
         address = fresh_address()
         # The namespace is checked (and resolved) once; the fresh address is our own.
         path = self._namespace_dir(namespace) / address
-        try:
-            writer = _LocalWriter(path, in_place=True)
-        except FileNotFoundError:
-            # First object of its directory: create the directories (durably), then retry.
-            make_dirs(path.parent, self.root)
-            writer = _LocalWriter(path, in_place=True)
+        with _file_system(namespace):
+            try:
+                writer = _LocalWriter(path, in_place=True)
+            except FileNotFoundError:
+                # First object of its directory: create the directories (durably), then retry.
+                make_dirs(path.parent, self.root)
+                writer = _LocalWriter(path, in_place=True)
         writer.device = self._device(path.parent)
         return address, writer
 
@@ -140,7 +179,8 @@ class LocalAdapter(SelfServedAdapter):
             assert isinstance(writer, _LocalWriter) and writer.device is not None
             devices.setdefault(writer.device, writer.path.parent)
         for device, directory in devices.items():
-            sync_filesystem(self._filesystem_fd(device, directory))
+            with _file_system():
+                sync_filesystem(self._filesystem_fd(device, directory))
 
     def _device(self, directory: Path) -> int:
         """The filesystem a directory is on (looked up once per directory)."""
@@ -242,20 +282,22 @@ class LocalAdapter(SelfServedAdapter):
 
     def part_writer(self, uri: str, upload_id: str, part_number: int) -> BlockWriter:
         directory = self._path(parts_prefix(uri, upload_id), writing=True)
-        make_dirs(directory, self.root)
-        return _LocalWriter(directory / f"{part_number:05d}", name_by_md5=True)
+        with _file_system(uri):
+            make_dirs(directory, self.root)
+            return _LocalWriter(directory / f"{part_number:05d}", name_by_md5=True)
 
     def assemble(self, uri: str, sources: Sequence[str], sizes: Sequence[int]) -> PutResult:
-        writer = _LocalWriter(self._path(uri, writing=True))
-        try:
-            for source, size in zip(sources, sizes, strict=True):
-                with open(self._path(source), "rb") as part:
-                    _copy_range(part.fileno(), writer.fd, size)
-            writer.size = sum(sizes)
-            return writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
+        with _file_system(uri):
+            writer = _LocalWriter(self._path(uri, writing=True))
+            try:
+                for source, size in zip(sources, sizes, strict=True):
+                    with open(self._path(source), "rb") as part:
+                        _copy_range(part.fileno(), writer.fd, size)
+                writer.size = sum(sizes)
+                return writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
 
     def abort_multipart(self, uri: str, upload_id: str) -> None:
         directory = self._path(parts_prefix(uri, upload_id), writing=True)
@@ -269,20 +311,21 @@ class LocalAdapter(SelfServedAdapter):
         dst = self._path(dst_uri, writing=True)
         if not src.is_file():
             raise ObjectNotFoundError(src_uri)
-        make_dirs(dst.parent, self.root)
         tmp = dst.parent / f".{dst.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
-        try:
+        with _file_system(dst_uri):
+            make_dirs(dst.parent, self.root)
             try:
-                os.link(src, tmp)  # no byte copied: objects are immutable once written
-            except OSError:
-                shutil.copyfile(src, tmp)
-                with open(tmp, "rb") as f:
-                    os.fsync(f.fileno())
-            os.replace(tmp, dst)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_directory(dst.parent)
+                try:
+                    os.link(src, tmp)  # no byte copied: objects are immutable once written
+                except OSError:
+                    shutil.copyfile(src, tmp)
+                    with open(tmp, "rb") as f:
+                        os.fsync(f.fileno())
+                os.replace(tmp, dst)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            fsync_directory(dst.parent)
         st = dst.stat()
         # The copy's content is the source's: callers keep the checksum they know.
         return PutResult(size=st.st_size, etag="", mtime=_ts(st.st_mtime))
@@ -345,17 +388,22 @@ class _LocalWriter(BlockWriter):
         self.md5.update(chunk)
 
     def store(self, chunks: Sequence[bytes]) -> None:
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self.fd, view) :]
-            self.size += len(chunk)
+        with _file_system():
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(self.fd, view) :]
+                self.size += len(chunk)
 
     def digest(self, chunks: Sequence[bytes]) -> None:
         for chunk in chunks:
             self.md5.update(chunk)
 
     def commit(self) -> PutResult:
+        with _file_system():
+            return self._commit()
+
+    def _commit(self) -> PutResult:
         os.fdatasync(self.fd)  # the content and what is needed to read it back
         self._close()
         etag = self.md5.hexdigest()

@@ -147,7 +147,7 @@ def _chunked_body(
             expected.value = expected_for(name, value).value
 
     length = http.headers.get("x-amz-decoded-content-length")
-    if length is not None and not length.isdigit():
+    if length is not None and not (length.isascii() and length.isdigit()):
         raise S3Error("InvalidArgument", "x-amz-decoded-content-length must be a number of bytes", 400)
     decoded = chunked.decode(
         http.stream(),

@@ -28,7 +28,7 @@ def _max_buckets(request: S3Request) -> int:
     text = request.query.get("max-buckets")
     if text is None:
         return _MAX_BUCKETS
-    if not text.isdigit() or not 1 <= int(text) <= _MAX_BUCKETS:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= _MAX_BUCKETS:
         raise S3Error("InvalidArgument", "max-buckets must be an integer between 1 and 10000", 400)
     return int(text)
 

@@ -49,6 +49,9 @@ KIND_CODES: tuple[tuple[type[Exception], str, int], ...] = (
     (kinds.Gone, "NoSuchKey", 404),
     (kinds.TooManyRequests, "SlowDown", 503),
     (kinds.Unavailable, "ServiceUnavailable", 503),
+    # S3 has no code for a full store (AWS never fills up): 507 Insufficient Storage, as
+    # S3-compatible stores answer it, under the status's own name. Clients do not retry it.
+    (kinds.InsufficientStorage, "InsufficientStorage", 507),
 )
 
 

@@ -11,6 +11,16 @@ REPOSITORY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{2,62}")
 # \w is ASCII only). Names are matched whole: '$' would let a trailing newline through.
 BRANCH_NAME = re.compile(r"\w[-\w]*", re.ASCII)
 _TAG_FORBIDDEN = re.compile(r"[\x00-\x20~^:?*\[\\]|\.\.|@\{|//")
+#: The longest object path, branch name or tag name, in bytes of UTF-8: the same on every
+#: metadata store.
+MAX_NAME_BYTES = 4096
+
+
+def _check_length(value: str, what: str) -> None:
+    """Raise ValidationError if ``value`` is longer than :data:`MAX_NAME_BYTES` (checked
+    first: the other checks, and their messages, need not see all of it)."""
+    if len(value) > MAX_NAME_BYTES // 4 and len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise ValidationError(f"{what}: invalid value: validation error: longer than {MAX_NAME_BYTES} bytes")
 
 
 def check_repository_name(name: str) -> None:
@@ -24,6 +34,7 @@ def check_repository_name(name: str) -> None:
 
 def check_branch_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid branch name."""
+    _check_length(name, "branch id")
     if not BRANCH_NAME.fullmatch(name):
         raise ValidationError(
             f"branch id: invalid value: validation error: {name!r} (use letters, digits, '_' and '-', "
@@ -33,6 +44,7 @@ def check_branch_name(name: str) -> None:
 
 def check_tag_name(name: str) -> None:
     """Raise ValidationError unless ``name`` is a valid tag name (git's rules, roughly)."""
+    _check_length(name, "tag id")
     if (
         not name
         or _TAG_FORBIDDEN.search(name)
@@ -49,5 +61,4 @@ def check_path(path: str, *, what: str = "path") -> None:
         raise ValidationError(f"missing {what}: required value: validation error")
     if "\x00" in path:
         raise ValidationError(f"{what}: invalid value: validation error: {path!r} contains a NUL character")
-    if len(path.encode()) > 4096:
-        raise ValidationError(f"{what}: invalid value: validation error: longer than 4096 bytes")
+    _check_length(path, what)

@@ -18,7 +18,11 @@ from limnos.graveler.refs import RefStore
 
 # Any unique prefix of a commit id names it, down to one digit, as in lakeFS.
 _HEX = re.compile(r"[0-9a-f]{1,64}")
-_MODIFIER = re.compile(r"([~^])(\d*)")
+# ASCII digits only: ``\d`` and ``int()`` take any Unicode digit (``main~١`` is no ref).
+_MODIFIER = re.compile(r"([~^])([0-9]*)")
+# Longer numbers than this name no ancestor any history has (and int() of thousands of
+# digits is refused by Python itself).
+_MAX_DIGITS = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ def parse(ref: str) -> ParsedRef:
     for match in _MODIFIER.finditer(rest):
         if match.start() != pos:
             raise ValidationError(invalid_ref(ref))
+        if len(match.group(2)) > _MAX_DIGITS:
+            raise ValidationError(invalid_ref(ref[:64] + "...", f"{match.group(1)}N: the number is too long"))
         modifiers.append((match.group(1), int(match.group(2) or "1")))
         pos = match.end()
     if pos != len(rest):

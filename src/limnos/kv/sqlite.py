@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
@@ -18,6 +19,7 @@ from limnos.kv.store import (
     MUST_NOT_EXIST,
     KVItem,
     KVStore,
+    KVStoreFullError,
     KVUnavailableError,
     _MustNotExist,
     prefix_upper_bound,
@@ -56,6 +58,7 @@ class _Statement:
 
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
+_SQLITE_FULL = 13
 # Attempts of an operation that found the database locked beyond the busy timeout.
 _LOCKED_ATTEMPTS = 50
 
@@ -69,6 +72,23 @@ def _is_busy(err: sqlite3.Error) -> bool:
     """
     code = getattr(err, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+@contextmanager
+def _room_checked() -> Iterator[None]:
+    """A full disk (SQLite's SQLITE_FULL, or ENOSPC/EDQUOT from a file it writes) as a kind
+    of error the client may be told of; the transaction that met it is rolled back."""
+    try:
+        yield
+    except sqlite3.Error as err:
+        code = getattr(err, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF == _SQLITE_FULL:
+            raise KVStoreFullError() from err
+        raise
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise KVStoreFullError(os.strerror(err.errno).lower()) from err
+        raise
 
 
 def _run_all(conn: sqlite3.Connection, batch: list[_Statement]) -> None:
@@ -232,6 +252,10 @@ class SQLiteStore(KVStore):
 
     @contextmanager
     def write_group(self) -> Iterator[None]:
+        with _room_checked():
+            yield from self._write_group()
+
+    def _write_group(self) -> Iterator[None]:
         conn = self._conn()
         with self._exclusive():
             self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
@@ -270,6 +294,10 @@ class SQLiteStore(KVStore):
         return getattr(self._local, "grouping", False)
 
     def _execute(self, partition: str, sql: str, args: tuple[object, ...]) -> int:
+        with _room_checked():
+            return self._execute_queued(partition, sql, args)
+
+    def _execute_queued(self, partition: str, sql: str, args: tuple[object, ...]) -> int:
         """Run one writing statement; returns the rows it changed.
 
         Group commit: statements of concurrent threads queue up, and whichever thread
@@ -312,6 +340,10 @@ class SQLiteStore(KVStore):
     def _write(self, partition: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn``, which writes ``partition``, in one transaction under the writer lock
         (inside a write group: as one all-or-nothing part of the group's transaction)."""
+        with _room_checked():
+            return self._write_unchecked(partition, fn)
+
+    def _write_unchecked(self, partition: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn()
         if self._grouping():
             self._board.begin(partition)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from limnos.errors import Unavailable
+from limnos.errors import InsufficientStorage, Unavailable
 from limnos.metrics import KV_REQUEST_DURATION, meter
 
 
@@ -22,6 +22,13 @@ class KVError(Exception):
 
 class KVUnavailableError(KVError, Unavailable):
     """The store could not be reached after retrying; nothing was changed."""
+
+
+class KVStoreFullError(KVError, InsufficientStorage):
+    """The store has no room left for a write, which changed nothing."""
+
+    def __init__(self, why: str = "database or disk is full") -> None:
+        super().__init__(f"the metadata store is full: {why}")
 
 
 @dataclass(frozen=True, slots=True)
