@@ -227,6 +227,38 @@ class Server:
         return httpx.Client(base_url=self.api, auth=(ACCESS_KEY_ID, SECRET_ACCESS_KEY), timeout=60)
 
 
+@contextlib.contextmanager
+def started(*servers: Server) -> Iterator[tuple[Server, ...]]:
+    """Start ``servers`` in order; those started are stopped, last first, when the block
+    ends or a later start fails."""
+    running: list[Server] = []
+    try:
+        for server in servers:
+            running.append(server.start())
+        yield tuple(running)
+    finally:
+        for server in reversed(running):
+            server.stop()
+
+
+def s3_client(
+    server: Server, key: str = ACCESS_KEY_ID, secret: str = SECRET_ACCESS_KEY, **config: Any
+) -> Any:
+    """boto3's S3 client for the server's gateway: path-style, no retries, the admin's keys
+    unless others are given; ``config`` goes to botocore's Config."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
+    )
+
+
 def postgres_dsn() -> str:
     """The DSN of the test PostgreSQL; CI must have one, a developer may skip."""
     dsn = os.environ.get(POSTGRES_DSN_ENV, "")

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, assert_error, objects_url, upload_url
+from conftest import (
+    Server,
+    assert_error,
+    objects_url,
+    s3_client,
+    upload_url,
+)
 
 LIMIT = 4096
 
@@ -33,17 +36,6 @@ def path_of(size: int) -> str:
     """A unique object path of ``size`` bytes, in directories, with multi-byte characters."""
     start = f"dir-é/{uuid.uuid4().hex[:8]}/"
     return start + random_text(size - len(start.encode()))
-
-
-def s3_client(server: Server) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
 
 
 def test_a_path_of_the_limit_is_stored_listed_committed_and_read(http: httpx.Client, repo: str) -> None:

@@ -3,30 +3,15 @@ namespace longer than the file system takes is refused as input: 400, never a 50
 
 from __future__ import annotations
 
-from typing import Any
-
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, assert_error, objects_url
+from conftest import Server, assert_error, objects_url, s3_client
 
 MANY_DIGITS = "1" * 5000
 # Digits of other scripts that str.isdigit() and int() take: ARABIC-INDIC DIGIT ONE,
 # DEVANAGARI DIGIT ONE, FULLWIDTH DIGIT ONE, and SUPERSCRIPT TWO (isdigit, not int).
 OTHER_DIGITS = ["\u0661", "\u0967", "\uff11", "\u00b2"]
-
-
-def s3_client(server: Server) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
 
 
 def commit_twice(http: httpx.Client, repo: str) -> None:

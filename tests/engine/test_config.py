@@ -357,7 +357,8 @@ def _documented_default(key: str, text: str) -> object:
     if kind is int:
         return int(text)
     if get_origin(kind) is tuple:
-        return tuple(json.loads(text))
+        # a JSON list, or one value written as it is (`-`)
+        return tuple(json.loads(text)) if text.startswith("[") else (text,)
     return str(Path(text).expanduser()) if text.startswith("~") else text
 
 

@@ -12,13 +12,11 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from conftest import ACCESS_KEY_ID, BIG_OBJECT_SIZE, Server, file_digest, upload
-from test_gateway_buckets import error_of, s3_client
+from conftest import ACCESS_KEY_ID, BIG_OBJECT_SIZE, Server, file_digest, s3_client, upload
+from test_gateway_buckets import error_of
 
 MIB = 1024 * 1024
 
@@ -241,14 +239,7 @@ def test_writes_to_a_tag_or_a_commit_are_denied(s3: Any, http: httpx.Client, rep
 
 def test_bad_credentials(server: Server, repo: str) -> None:
     def client(key: str, secret: str) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
+        return s3_client(server, key, secret)
 
     wrong_secret = client(ACCESS_KEY_ID, "not-the-secret-access-key")
     assert error_of(wrong_secret.list_objects_v2, Bucket=repo) == ("SignatureDoesNotMatch", 403)

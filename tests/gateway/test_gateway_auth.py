@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import Server
+from conftest import Server, s3_client
 from s3_signing import (
     chunked_request,
     clock,
@@ -302,8 +302,6 @@ def test_v2_presigned(plain: httpx.Client, server: Server, repo: str) -> None:
 
 
 def test_v2_through_boto3(server: Server, repo: str) -> None:
-    from test_gateway_buckets import s3_client
-
     s3 = s3_client(server, signature_version="s3")
     assert repo in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
     assert s3.head_bucket(Bucket=repo)["ResponseMetadata"]["HTTPStatusCode"] == 200

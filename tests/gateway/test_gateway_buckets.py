@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server
-
-
-def s3_client(server: Server, **config: Any) -> Any:
-    """boto3's S3 client for the gateway, path-style, with the admin's keys."""
-    return boto3.client(
-        "s3",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
-    )
+from conftest import Server, s3_client
 
 
 @pytest.fixture()

@@ -9,8 +9,8 @@ from urllib.parse import unquote_plus
 
 import lakefs_sdk
 import pytest
-from conftest import Server
-from test_gateway_buckets import error_of, s3_client
+from conftest import Server, s3_client
+from test_gateway_buckets import error_of
 
 
 @pytest.fixture()

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
-from conftest import Server, objects_url
-from test_gateway_buckets import error_of, s3_client
+from conftest import Server, objects_url, s3_client
+from test_gateway_buckets import error_of
 
 MIB = 1024 * 1024
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import lakefs_sdk
 import pytest
-from conftest import Server, objects_url, upload_url
-from test_gateway_buckets import error_of, s3_client
+from conftest import Server, objects_url, s3_client, upload_url
+from test_gateway_buckets import error_of
 
 
 @pytest.fixture()

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, free_port
+from conftest import Server, free_port, s3_client
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -57,17 +55,6 @@ def access_line(server: Server, request_id: str) -> dict[str, Any]:
     found = [line for line in lines_of(server, request_id) if line["msg"] == "HTTP call ended"]
     assert len(found) == 1, found
     return found[0]
-
-
-def s3_client(server: Server) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
 
 
 def test_an_api_request_is_logged_once_with_the_id_the_client_sent(logged: Server) -> None:

@@ -16,7 +16,7 @@ import pytest
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from conftest import ACCESS_KEY_ID, Server, free_port
+from conftest import ACCESS_KEY_ID, Server, free_port, started
 
 UNKNOWN_KEY = "AKIAJUNKNOWNKEY00000"
 WRONG_SECRET = "not-the-secret-of-this-key-000000000000"
@@ -90,17 +90,8 @@ def fresh_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     }
     first = Server(tmp_path, free_port(), workers=1, extra_env=blank)
     second = Server(tmp_path, free_port(), workers=1, extra_env=blank)
-    first.start()
-    try:
-        second.start()
-    except BaseException:
-        first.stop()
-        raise
-    try:
+    with started(first, second):
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 def test_an_unknown_key_is_looked_up_and_cached_as_a_known_one(fresh_pair: tuple[Server, Server]) -> None:

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import Server, free_port
+from conftest import Server, free_port, started
 from helpers import (
     BranchRace,
     Commit,
@@ -56,17 +56,9 @@ RACE_OPERATIONS = 60
 def servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     """Two servers on one data directory."""
     data_dir = tmp_path / "shared"
-    first = Server(data_dir, free_port()).start()
-    try:
-        second = Server(data_dir, free_port()).start()
-    except BaseException:
-        first.stop()
-        raise
-    try:
+    first, second = Server(data_dir, free_port()), Server(data_dir, free_port())
+    with started(first, second):
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 def test_uploads_and_commits_through_two_servers_lose_nothing(

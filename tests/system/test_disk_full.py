@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, Server, free_port, objects_url, upload_url
+from conftest import Server, free_port, objects_url, s3_client, upload_url
 
 SIZE = "4m"
 OBJECT = 256 * 1024
@@ -56,17 +54,6 @@ def start(tmp_path: Path, **stores: Path) -> Server:
     if "block" in stores:
         env["LAKEFS_BLOCKSTORE_LOCAL_PATH"] = str(stores["block"] / "block")
     return Server(tmp_path / "server", free_port(), workers=1, extra_env=env).start()
-
-
-def s3_client(server: Server) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
 
 
 def create_repository(http: httpx.Client) -> str:

@@ -19,8 +19,7 @@ import boto3
 import httpx
 import pytest
 import yaml
-from botocore.config import Config as BotoConfig
-from conftest import S3_BUCKET, Server, free_port, fresh_postgres_database
+from conftest import S3_BUCKET, Server, free_port, fresh_postgres_database, s3_client
 
 from limnos.config import KEYS
 
@@ -174,14 +173,7 @@ def test_two_servers_serve_one_installation(
 
     # the S3 gateway of each server, on the same port, serves the same data
     def gateway(server: Server) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            config=BotoConfig(s3={"addressing_style": "path"}),
-        )
+        return s3_client(server, key, secret)
 
     gateway(first).put_object(Bucket=repo, Key="main/via-gateway.txt", Body=b"gateway")
     assert gateway(second).get_object(Bucket=repo, Key="main/via-gateway.txt")["Body"].read() == b"gateway"

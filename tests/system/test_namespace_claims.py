@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Backend, Server, assert_error, free_port
+from conftest import Backend, Server, assert_error, free_port, started
 from helpers import client
 
 ROUNDS = 6
@@ -22,17 +22,10 @@ def pair(tmp_path: Path, backend: Backend) -> Iterator[tuple[Server, Server]]:
     """Two servers over one store: one data directory (local), or one PostgreSQL database
     and one bucket (postgres-s3)."""
     local = backend.blockstore_type == "local"
-    first = Server(tmp_path / "first", free_port(), backend=backend).start()
-    try:
-        second = Server(tmp_path / ("first" if local else "second"), free_port(), backend=backend).start()
-    except BaseException:
-        first.stop()
-        raise
-    try:
+    first = Server(tmp_path / "first", free_port(), backend=backend)
+    second = Server(tmp_path / ("first" if local else "second"), free_port(), backend=backend)
+    with started(first, second):
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 def unique(prefix: str) -> str:

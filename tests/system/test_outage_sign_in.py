@@ -15,13 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import psycopg
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import Server, free_port, postgres_dsn
+from conftest import Server, free_port, postgres_dsn, s3_client
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from limnos.auth import AuthService
@@ -161,14 +159,7 @@ def test_the_gateway_signing_in_during_an_outage_answers_503(
     codes: list[tuple[int, str]] = []
 
     def s3(key: str, secret: str) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
+        return s3_client(server, key, secret)
 
     def sign_in(pairs: list[tuple[str, str]]) -> None:
         deadline = time.monotonic() + OUTAGE_SECONDS

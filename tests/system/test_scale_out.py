@@ -48,7 +48,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server, free_port, postgres_s3_backend
+from conftest import Server, free_port, postgres_s3_backend, started
 from helpers import (
     BranchRace,
     Commit,
@@ -85,17 +85,10 @@ LOAD_SECONDS_LIMIT = 60
 def servers(tmp_path: Path, postgres_database: str, moto_endpoint: str) -> Iterator[tuple[Server, Server]]:
     """Two servers on one PostgreSQL database and one S3 namespace prefix."""
     backend = postgres_s3_backend(postgres_database, moto_endpoint, f"scale-out-{uuid.uuid4().hex[:8]}")
-    first = Server(tmp_path / "first", free_port(), backend=backend).start()
-    try:
-        second = Server(tmp_path / "second", free_port(), backend=backend).start()
-    except BaseException:
-        first.stop()
-        raise
-    try:
+    first = Server(tmp_path / "first", free_port(), backend=backend)
+    second = Server(tmp_path / "second", free_port(), backend=backend)
+    with started(first, second):
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
     for server in (first, second):
         assert server.log_path is not None
         text = server.log_path.read_text(errors="replace")
