@@ -14,6 +14,7 @@ from conftest import Server, upload_url
 from wire import api_head, connect, read_answer, s3_head
 
 LIMIT = 2 * 1024 * 1024
+PUBLIC_LIMIT = 64 * 1024
 TOO_LARGE = 3 * 1024 * 1024
 
 
@@ -42,6 +43,18 @@ def test_a_chunked_json_body_is_refused_when_it_crosses_the_limit(server: Server
         answer = read_answer(sock)  # the body is not finished: no last chunk
     assert answer.status == 413, answer
     assert "larger than" in json.loads(answer.body)["message"]
+
+
+@pytest.mark.parametrize("path", ["/setup_lakefs", "/setup_comm_prefs", "/auth/login"])
+def test_routes_open_without_credentials_take_small_json_bodies_only(server: Server, path: str) -> None:
+    # over the limit of unsigned requests, far under that of signed ones
+    body = json.dumps({"username": "x" * (PUBLIC_LIMIT + 1)}).encode()
+    with connect(server) as sock:
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        sock.sendall(api_head("POST", path, headers, signed=False))
+        answer = read_answer(sock)  # no byte of the body was sent
+    assert answer.status == 413, answer
+    assert f"larger than {PUBLIC_LIMIT} bytes" in json.loads(answer.body)["message"]
 
 
 def test_a_json_body_within_the_limit_is_taken(http: httpx.Client, repo: str) -> None:

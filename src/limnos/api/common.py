@@ -23,10 +23,14 @@ DEFAULT_PAGE = 100
 
 _json = msgspec.json.Encoder()
 
-# The largest JSON request body taken, held in memory (some routes take it without
-# credentials): the largest legitimate one is a bulk delete of 1,000 paths, which fits
-# with paths as long as S3's longest keys (1,024 bytes) and some escaping.
+# The largest JSON request body taken, held in memory: the largest legitimate one is a
+# bulk delete of 1,000 paths, which fits with paths as long as S3's longest keys (1,024
+# bytes) and some escaping.
 MAX_JSON_BODY = 2 * 2**20
+# The largest JSON body of a request nobody signed in for (setup, comm prefs, login):
+# theirs are a few hundred bytes, and clients without credentials must not be able to
+# pin much memory.
+MAX_PUBLIC_JSON_BODY = 64 * 2**10
 
 # A percent-escape of a non-ASCII byte.
 _NON_ASCII_ESCAPE = re.compile(rb"%[89a-fA-F]")
@@ -96,22 +100,25 @@ def _decode_body(body: bytes, kind: type[T]) -> T:
         raise ApiError(400, message) from None
 
 
-def _too_large() -> ApiError:
-    return ApiError(413, f"request body is larger than {MAX_JSON_BODY} bytes (the limit of a JSON body)")
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, f"request body is larger than {limit} bytes (the limit of a JSON body)")
 
 
 async def _json_body(request: Request) -> bytes:
-    """The whole body of a JSON request, refused with 413 beyond MAX_JSON_BODY: on the
-    declared length before any of it is read, or as soon as a chunked body crosses it."""
+    """The whole body of a JSON request, refused with 413 beyond its limit (MAX_JSON_BODY,
+    or MAX_PUBLIC_JSON_BODY when nobody signed in): on the declared length before any of
+    it is read, or as soon as a chunked body crosses it."""
+    signed_in = request.scope.get("state", {}).get("user") is not None
+    limit = MAX_JSON_BODY if signed_in else MAX_PUBLIC_JSON_BODY
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise _too_large()
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_JSON_BODY:
-            raise _too_large()
+        if size > limit:
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
