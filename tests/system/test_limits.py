@@ -34,15 +34,23 @@ def test_a_json_body_declared_too_large_is_refused_before_it_is_sent(
     assert answer.headers.get("connection") == "close"
 
 
-def test_a_chunked_json_body_is_refused_when_it_crosses_the_limit(server: Server) -> None:
-    chunk = b"[" + b" " * (64 * 1024 - 1)
+@pytest.mark.parametrize(
+    ("path", "signed", "limit"), [("/setup_lakefs", False, PUBLIC_LIMIT), ("/repositories", True, LIMIT)]
+)
+def test_a_chunked_json_body_is_refused_when_it_crosses_the_limit(
+    server: Server, path: str, signed: bool, limit: int
+) -> None:
+    chunk = b"[" + b" " * (16 * 1024 - 1)
     with connect(server) as sock:
-        sock.sendall(api_head("POST", "/setup_lakefs", {"Transfer-Encoding": "chunked"}, signed=False))
-        for _ in range(LIMIT // len(chunk) + 1):
+        sock.sendall(api_head("POST", path, {"Transfer-Encoding": "chunked"}, signed=signed))
+        for _ in range(limit // len(chunk)):  # exactly the limit
             sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        # one byte more crosses it, in one small write: the server answers and closes
+        # only once the client has nothing more to send
+        sock.sendall(b"1\r\n \r\n")
         answer = read_answer(sock)  # the body is not finished: no last chunk
     assert answer.status == 413, answer
-    assert "larger than" in json.loads(answer.body)["message"]
+    assert f"larger than {limit} bytes" in json.loads(answer.body)["message"]
 
 
 @pytest.mark.parametrize("path", ["/setup_lakefs", "/setup_comm_prefs", "/auth/login"])
