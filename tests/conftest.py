@@ -432,6 +432,15 @@ def read_only_repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
     return name
 
 
+def create_repository(http: httpx.Client, server: Server, prefix: str = "repo") -> str:
+    """A fresh repository (default branch ``main``) on ``server``'s backend, created through
+    ``http`` (a client of the REST API)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    response = http.post("/repositories", json={"name": name, "storage_namespace": server.namespace(name)})
+    assert response.status_code == 201, response.text
+    return name
+
+
 @pytest.fixture()
 def repo(server: Server, sdk: lakefs_sdk.ApiClient) -> str:
     """A fresh repository (default branch ``main``) for one test."""

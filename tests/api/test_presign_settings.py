@@ -11,14 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from conftest import Server, free_port, postgres_s3_backend
-
-
-def create_repository(server: Server, http: httpx.Client) -> str:
-    repo = f"presign-{uuid.uuid4().hex[:8]}"
-    created = http.post("/repositories", json={"name": repo, "storage_namespace": server.namespace(repo)})
-    assert created.status_code == 201, created.text
-    return repo
+from conftest import Server, create_repository, free_port, postgres_s3_backend
 
 
 def presigned_put(http: httpx.Client, repo: str, path: str) -> dict[str, object]:
@@ -44,7 +37,7 @@ def test_the_s3_presign_lifetime_is_the_configured_one(
     ).start()
     try:
         with server.http() as http:
-            repo = create_repository(server, http)
+            repo = create_repository(http, server, "presign")
             before = int(time.time())
             location = presigned_put(http, repo, "x")
             after = int(time.time())
@@ -76,7 +69,7 @@ def test_self_served_urls_are_signed_with_the_signing_key(tmp_path: Path) -> Non
         other.start()
         try:
             with first.http() as http:
-                repo = create_repository(first, http)
+                repo = create_repository(http, first, "presign")
                 url = str(presigned_put(http, repo, "x")["presigned_url"])
             assert url.startswith(f"{first.url}/_limnos/presigned"), url
             refused = httpx.put(url.replace(first.url, other.url), content=b"other key")

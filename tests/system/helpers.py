@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,14 +69,6 @@ def send(log: Log, what: str, call: Callable[[], httpx.Response]) -> httpx.Respo
         time.sleep(0.01)
     log.fail(f"{what} (still busy after {RETRIES} tries)", response)
     return None
-
-
-def create_repository(http: httpx.Client, server: Server) -> str:
-    """A fresh repository (default branch ``main``) on ``server``'s backend."""
-    name = f"repo-{uuid.uuid4().hex[:12]}"
-    response = http.post("/repositories", json={"name": name, "storage_namespace": server.namespace(name)})
-    assert response.status_code == 201, response.text
-    return name
 
 
 def listing(http: httpx.Client, repo: str, ref: str, prefix: str = "") -> dict[str, dict[str, Any]]:

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import Server, free_port, started
+from conftest import Server, create_repository, free_port, started
 from helpers import (
     BranchRace,
     Commit,
@@ -37,7 +37,6 @@ from helpers import (
     check_branch_race,
     client,
     clients_of,
-    create_repository,
     history,
     listing,
     put_object,

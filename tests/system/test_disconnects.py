@@ -5,12 +5,11 @@ the client that the connection closes after it."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Backend, Server, free_port, upload_url
+from conftest import Backend, Server, create_repository, free_port, upload_url
 from wire import api_head, connect, read_answer, s3_head
 
 
@@ -23,12 +22,8 @@ def own(tmp_path: Path, backend: Backend) -> Iterator[Server]:
 
 
 def _repository(server: Server) -> str:
-    name = f"repo-{uuid.uuid4().hex[:12]}"
     with server.http() as http:
-        body = {"name": name, "storage_namespace": server.namespace(name), "default_branch": "main"}
-        response = http.post("/repositories", json=body)
-    assert response.status_code == 201, response.text
-    return name
+        return create_repository(http, server)
 
 
 def _drop_mid_body(server: Server, request_head: bytes) -> None:

@@ -48,7 +48,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server, free_port, postgres_s3_backend, started
+from conftest import Server, create_repository, free_port, postgres_s3_backend, started
 from helpers import (
     BranchRace,
     Commit,
@@ -59,7 +59,6 @@ from helpers import (
     client,
     clients_of,
     commit_log,
-    create_repository,
     listing,
     put_object,
     send,

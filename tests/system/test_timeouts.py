@@ -5,12 +5,11 @@ here); a slow but steady body is not."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Backend, Server, free_port, upload_url
+from conftest import Backend, Server, create_repository, free_port, upload_url
 from wire import api_head, closed_within, connect, read_answer, s3_head
 
 HEAD_BOUND = 2.0
@@ -39,12 +38,8 @@ def bounded(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Itera
 
 @pytest.fixture()
 def bounded_repo(bounded: Server) -> str:
-    name = f"repo-{uuid.uuid4().hex[:12]}"
     with bounded.http() as http:
-        body = {"name": name, "storage_namespace": bounded.namespace(name), "default_branch": "main"}
-        response = http.post("/repositories", json=body)
-    assert response.status_code == 201, response.text
-    return name
+        return create_repository(http, bounded)
 
 
 def test_a_head_sent_a_byte_a_second_is_cut_off(bounded: Server) -> None:
