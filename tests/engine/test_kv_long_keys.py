@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from conftest import postgres_dsn
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from conftest import fresh_postgres_database
 
 from limnos.kv.postgres import PostgresStore
 from limnos.kv.store import MUST_NOT_EXIST
@@ -23,15 +22,8 @@ LONG = 8192
 @pytest.fixture()
 def database() -> Iterator[str]:
     """A database of its own, empty."""
-    dsn = postgres_dsn()
-    name = f"limnos_layout_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(dsn)
-    params["dbname"] = name
-    yield make_conninfo(**params)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database() as dsn:
+        yield dsn
 
 
 def test_keys_longer_than_an_index_entry(postgres_database: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import httpx
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Server, free_port, postgres_dsn, s3_client
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from conftest import Server, free_port, fresh_postgres_database, postgres_dsn, s3_client
+from psycopg.conninfo import conninfo_to_dict
 
 from limnos.auth import AuthService
 from limnos.kv.postgres import PostgresStore
@@ -36,15 +35,8 @@ OUTAGE_SECONDS = 3.0
 @pytest.fixture()
 def database() -> Iterator[tuple[str, str]]:
     """A database of its own: (its DSN, its name)."""
-    dsn = postgres_dsn()
-    name = f"limnos_outage_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(dsn)
-    params["dbname"] = name
-    yield make_conninfo(**params), name
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database() as dsn:
+        yield dsn, conninfo_to_dict(dsn)["dbname"]
 
 
 @pytest.fixture()
